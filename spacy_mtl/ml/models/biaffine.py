@@ -1,0 +1,151 @@
+"""Biaffine arc and label scorers (Dozat & Manning 2017) over pooled word vectors."""
+from typing import List, Tuple
+
+import numpy
+import torch
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
+
+
+class Biaffine(torch.nn.Module):
+    """x W y^T (+ bias columns), for n_out channels.
+
+    x: [batch, n, d_x]; y: [batch, m, d_y] -> [batch, n, m, n_out] (n_out > 1) or [batch, n, m].
+    """
+
+    def __init__(self, d_x: int, d_y: int, n_out: int = 1, bias_x: bool = True, bias_y: bool = True):
+        super().__init__()
+        self.n_out, self.bias_x, self.bias_y = n_out, bias_x, bias_y
+        self.weight = torch.nn.Parameter(torch.zeros(n_out, d_x + bias_x, d_y + bias_y))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.bias_x:
+            x = torch.cat([x, torch.ones_like(x[..., :1])], -1)
+        if self.bias_y:
+            y = torch.cat([y, torch.ones_like(y[..., :1])], -1)
+        scores = torch.einsum("bxi,oij,byj->bxyo", x, self.weight, y)
+        return scores.squeeze(-1) if self.n_out == 1 else scores
+
+
+def mlp(d_in: int, d_out: int, dropout: float) -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Linear(d_in, d_out), torch.nn.LeakyReLU(0.1), torch.nn.Dropout(dropout))
+
+
+class BiaffineScorer(torch.nn.Module):
+    """Word vectors [batch, n, d] -> arc scores [batch, n+1, n+1] (dep, head) and
+    label scores [batch, n+1, n+1, n_labels]; position 0 is a learned root."""
+
+    def __init__(self, d_in: int, arc_width: int, label_width: int, n_labels: int, dropout: float):
+        super().__init__()
+        self.root = torch.nn.Parameter(torch.zeros(1, 1, d_in))
+        self.arc_dep, self.arc_head = mlp(d_in, arc_width, dropout), mlp(d_in, arc_width, dropout)
+        self.rel_dep, self.rel_head = mlp(d_in, label_width, dropout), mlp(d_in, label_width, dropout)
+        self.arc = Biaffine(arc_width, arc_width, 1, bias_x=True, bias_y=False)
+        self.rel = Biaffine(label_width, label_width, max(n_labels, 1), bias_x=True, bias_y=True)
+
+    def forward(self, words: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        x = torch.cat([self.root.expand(words.shape[0], 1, -1), words], 1)
+        arcs = self.arc(self.arc_dep(x), self.arc_head(x))
+        rels = self.rel(self.rel_dep(x), self.rel_head(x))
+        if rels.dim() == 3:
+            rels = rels.unsqueeze(-1)
+        return arcs, rels
+
+
+def _pad_inputs(model, Xs: List[numpy.ndarray], is_train: bool):
+    lengths = [len(x) for x in Xs]
+    width = Xs[0].shape[1]
+    padded = numpy.zeros((len(Xs), max(lengths), width), dtype="f")
+    for i, x in enumerate(Xs):
+        padded[i, : len(x)] = x
+
+    def backprop(d_inputs: ArgsKwargs) -> List[numpy.ndarray]:
+        d = torch2xp(d_inputs.args[0])
+        return [d[i, :n] for i, n in enumerate(lengths)]
+
+    return ArgsKwargs(args=(xp2torch(padded, requires_grad=is_train),), kwargs={}), backprop
+
+
+def _unpad_outputs(model, inputs_outputs, is_train):
+    _, (arcs, rels) = inputs_outputs
+
+    def backprop(d_outputs) -> ArgsKwargs:
+        d_arcs, d_rels = d_outputs
+        return ArgsKwargs(args=((arcs, rels),), kwargs={"grad_tensors": (xp2torch(d_arcs), xp2torch(d_rels))})
+
+    return (torch2xp(arcs), torch2xp(rels)), backprop
+
+
+def sentence_chunks(docs: List[Doc], max_words: int) -> List[Tuple[int, int, int]]:
+    """(doc index, start, end) for every sentence, long ones cut every ``max_words``."""
+    chunks = []
+    for d, doc in enumerate(docs):
+        sents = [(s.start, s.end) for s in doc.sents] if doc.has_annotation("SENT_START") or doc.has_annotation("DEP") else [(0, len(doc))]
+        for start, end in sents:
+            for s in range(start, end, max_words):
+                chunks.append((d, s, min(end, s + max_words)))
+    return chunks
+
+
+def parser_forward(model: Model, docs: List[Doc], is_train: bool):
+    tok2vec, scorer = model.layers
+    vectors, bp_vectors = tok2vec(docs, is_train)
+    chunks = sentence_chunks(docs, model.attrs["max_words"])
+    if not chunks:
+        return (chunks, [], []), lambda d: bp_vectors([v * 0 for v in vectors])
+    (arcs, rels), bp_scores = scorer([vectors[d][s:e] for d, s, e in chunks], is_train)
+    lengths = [e - s for _, s, e in chunks]
+    arcs = [arcs[i, : n + 1, : n + 1] for i, n in enumerate(lengths)]
+    rels = [rels[i, : n + 1, : n + 1] for i, n in enumerate(lengths)]
+
+    def backprop(d_scores):
+        d_arcs, d_rels = d_scores
+        n_max = max(lengths) + 1
+        pad_a = numpy.zeros((len(chunks), n_max, n_max), dtype="f")
+        pad_r = numpy.zeros((len(chunks), n_max, n_max, rels[0].shape[-1]), dtype="f")
+        for i, n in enumerate(lengths):
+            pad_a[i, : n + 1, : n + 1] = d_arcs[i]
+            pad_r[i, : n + 1, : n + 1] = d_rels[i]
+        d_chunks = bp_scores((pad_a, pad_r))
+        d_vectors = [numpy.zeros_like(v) for v in vectors]
+        for (d, s, e), dx in zip(chunks, d_chunks):
+            d_vectors[d][s:e] += dx
+        return bp_vectors(d_vectors)
+
+    return (chunks, arcs, rels), backprop
+
+
+def parser_init(model: Model, X=None, Y=None):
+    tok2vec = model.layers[0]
+    tok2vec.initialize(X=X)
+    model.attrs["resize"](model, model.attrs["n_labels"])
+
+
+def resize_parser(model: Model, n_labels: int) -> None:
+    """(Re)build the torch scorer for ``n_labels`` labels (fresh weights)."""
+    cfg = model.attrs["scorer_cfg"]
+    module = BiaffineScorer(cfg["width"], cfg["arc_width"], cfg["label_width"], n_labels, cfg["dropout"])
+    wrapper = PyTorchWrapper_v2(module, convert_inputs=_pad_inputs, convert_outputs=_unpad_outputs)
+    if len(model.layers) == 2:
+        model.layers[1] = wrapper
+    else:
+        model.layers.append(wrapper)
+    model.attrs["n_labels"] = n_labels
+
+
+@registry.architectures("spacy_mtl.BiaffineParser.v1")
+def build_biaffine_parser_model(
+    tok2vec: Model, width: int, arc_width: int = 256, label_width: int = 128,
+    dropout: float = 0.2, max_words: int = 200,
+) -> Model:
+    """Per doc: ((doc, start, end) chunks, arc scores [n+1, n+1], label scores [n+1, n+1, L])."""
+    model = Model(
+        "biaffine_parser", parser_forward, init=parser_init, layers=[tok2vec],
+        attrs={
+            "max_words": max_words, "n_labels": 1, "resize": resize_parser,
+            "scorer_cfg": {"width": width, "arc_width": arc_width, "label_width": label_width, "dropout": dropout},
+        },
+    )
+    resize_parser(model, 1)
+    return model

@@ -1,0 +1,110 @@
+"""Character-unit scorer for word segmentation, reading the shared transformer output.
+
+A unit is a grapheme of a non-whitespace token. Its vector is the mean of its
+characters' piece vectors in every window that saw it.
+"""
+from typing import List, Tuple
+
+import numpy
+from spacy.tokens import Doc
+from spacy.util import registry
+from spacy_transformers.data_classes import TransformerData
+from spacy_transformers.layers.listener import TransformerListener
+from thinc.api import Model, Softmax_v2, chain, Maxout, with_array
+from transformers.file_utils import ModelOutput
+
+from ...tokenizer import graphemes
+
+
+def doc_units(doc: Doc) -> List[Tuple[int, int]]:
+    """(start_char, end_char) of every unit, in order; whitespace tokens have none."""
+    units = []
+    for token in doc:
+        if token.is_space:
+            continue
+        start = token.idx
+        for g in graphemes(token.text):
+            units.append((start, start + len(g)))
+            start += len(g)
+    return units
+
+
+def piece_units(doc: Doc, trf: TransformerData) -> numpy.ndarray:
+    """For every entry of ``trf.align.data``, the unit it belongs to (-1: none)."""
+    width = trf.wordpieces.input_ids.shape[1] if trf.wordpieces.input_ids.size else 1
+    data = numpy.asarray(trf.align.dataXd, dtype="i")
+    lengths = numpy.asarray(trf.align.lengths, dtype="i")
+    out = numpy.full(len(data), -1, dtype="i")
+    unit, pos = 0, 0
+    for token, n in zip(doc, lengths):
+        idx = data[pos : pos + n]
+        if not token.is_space and n:
+            sizes = [len(g) for g in graphemes(token.text)]
+            char_unit = numpy.repeat(numpy.arange(len(sizes)), sizes) + unit
+            rows = idx // width
+            first = numpy.r_[0, numpy.flatnonzero(numpy.diff(rows)) + 1]
+            starts = numpy.repeat(first, numpy.diff(numpy.r_[first, n]))
+            offset = numpy.arange(n) - starts
+            out[pos : pos + n] = char_unit[numpy.minimum(offset, len(char_unit) - 1)]
+            unit += len(sizes)
+        elif not token.is_space:
+            unit += len(graphemes(token.text))
+        pos += n
+    return out
+
+
+def unit_vectors_forward(model: Model, docs: List[Doc], is_train: bool):
+    listener = model.layers[0]
+    trf_datas, bp_listener = listener(docs, is_train)
+    outputs, caches = [], []
+    for doc, trf in zip(docs, trf_datas):
+        n_units = len(doc_units(doc))
+        if "last_hidden_state" not in trf.model_output or n_units == 0:
+            outputs.append(numpy.zeros((n_units, model.get_dim("nO")), dtype="f"))
+            caches.append(None)
+            continue
+        hidden = trf.model_output.last_hidden_state
+        flat = hidden.reshape(-1, hidden.shape[-1])
+        units = piece_units(doc, trf)
+        keep = units >= 0
+        rows = numpy.asarray(trf.align.dataXd)[keep]
+        units = units[keep]
+        counts = numpy.bincount(units, minlength=n_units).astype("f")
+        counts[counts == 0] = 1
+        sums = numpy.zeros((n_units, flat.shape[1]), dtype="f")
+        numpy.add.at(sums, units, flat[rows])
+        outputs.append(sums / counts[:, None])
+        caches.append((hidden.shape, rows, units, counts))
+
+    def backprop(d_outputs):
+        d_trfs = []
+        for trf, d_out, cache in zip(trf_datas, d_outputs, caches):
+            if cache is None:
+                d_trfs.append(trf if "last_hidden_state" not in trf.model_output else
+                              TransformerData(wordpieces=trf.wordpieces, align=trf.align,
+                                              model_output=ModelOutput(last_hidden_state=numpy.zeros_like(trf.model_output.last_hidden_state))))
+                continue
+            shape, rows, units, counts = cache
+            d_flat = numpy.zeros((shape[0] * shape[1], shape[2]), dtype="f")
+            numpy.add.at(d_flat, rows, d_out[units] / counts[units][:, None])
+            d_trfs.append(TransformerData(wordpieces=trf.wordpieces, align=trf.align,
+                                          model_output=ModelOutput(last_hidden_state=d_flat.reshape(shape))))
+        return bp_listener(d_trfs)
+
+    return outputs, backprop
+
+
+def unit_vectors(upstream: str, width: int) -> Model[List[Doc], List]:
+    return Model(
+        "unit_vectors", unit_vectors_forward,
+        layers=[TransformerListener(upstream_name=upstream)], dims={"nO": width},
+    )
+
+
+@registry.architectures("spacy_mtl.SegmenterModel.v1")
+def build_segmenter_model(width: int, hidden_width: int = 0, upstream: str = "*", dropout: float = 0.1) -> Model:
+    """BMES scores [n_units, 4] per doc. ``width`` is the encoder's hidden size."""
+    output = Softmax_v2(nO=4, nI=hidden_width or width)
+    if hidden_width:
+        output = chain(Maxout(nO=hidden_width, nI=width, dropout=dropout, normalize=True), output)
+    return chain(unit_vectors(upstream, width), with_array(output))

@@ -1,0 +1,156 @@
+"""`dep`: biaffine dependency parser with single-root MST decoding."""
+from itertools import islice
+from typing import Callable, Dict, Iterable, List, Optional
+
+import numpy
+import srsly
+from spacy import util
+from spacy.attrs import DEP, HEAD
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples, validate_get_examples
+from thinc.api import Model
+
+from ..algorithms.mst import mst_one_root
+from ..extensions import has_layer
+
+ROOT_LABEL = "root"
+
+
+@Language.factory(
+    "mtl_biaffine_parser",
+    assigns=["token.head", "token.dep", "token.is_sent_start"],
+    default_config={"model": None, "scorer": {"@scorers": "spacy_mtl.parser_scorer.v1"}},
+    default_score_weights={"las": 1.0, "uas": 0.0},
+)
+def make_biaffine_parser(nlp: Language, name: str, model: Model, scorer: Optional[Callable]):
+    return BiaffineParser(nlp.vocab, model, name, scorer=scorer)
+
+
+def _log_softmax(x: numpy.ndarray, axis: int) -> numpy.ndarray:
+    x = x - x.max(axis=axis, keepdims=True)
+    return x - numpy.log(numpy.exp(x).sum(axis=axis, keepdims=True))
+
+
+def gold_heads(predicted: Doc, reference: Doc, start: int, end: int):
+    """Gold head (chunk-relative, 0 = root, -1 = unknown) and label per word of a chunk.
+
+    Words are matched by character span, so a mis-segmented word has no gold."""
+    gold_by_span = {(t.idx, len(t.text)): t for t in reference}
+    chunk_pos = {(predicted[i].idx, len(predicted[i].text)): i - start + 1 for i in range(start, end)}
+    heads, labels = [], []
+    for token in predicted[start:end]:
+        gold = gold_by_span.get((token.idx, len(token.text)))
+        if gold is None or not gold.dep_:
+            head = -1
+        elif gold.head.i == gold.i:
+            head = 0
+        else:
+            head = chunk_pos.get((gold.head.idx, len(gold.head.text)), -1)
+        heads.append(head)
+        labels.append(gold.dep_ if head >= 0 else None)
+    return heads, labels
+
+
+class BiaffineParser(TrainablePipe):
+    def __init__(self, vocab, model: Model, name: str = "dep", *, scorer: Optional[Callable] = None):
+        self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
+        self.cfg: Dict = {"labels": []}
+
+    @property
+    def labels(self):
+        return tuple(self.cfg["labels"])
+
+    def add_label(self, label: str) -> int:
+        if label in self.cfg["labels"]:
+            return 0
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        return 1
+
+    def predict(self, docs: Iterable[Doc]):
+        docs = list(docs)
+        if not any(len(d) for d in docs):
+            return ([], [], [])
+        return self.model.predict(docs)
+
+    def set_annotations(self, docs: Iterable[Doc], scores) -> None:
+        docs = list(docs)
+        chunks, arcs, rels = scores
+        results: Dict[int, List] = {}
+        for (d, start, end), arc, rel in zip(chunks, arcs, rels):
+            heads = mst_one_root(_log_softmax(arc, axis=1))
+            labels = rel[numpy.arange(len(heads)), numpy.maximum(heads, 0)].argmax(-1)
+            results.setdefault(d, []).append((start, heads, labels))
+        for d, doc in enumerate(docs):
+            if d not in results:
+                continue
+            array = numpy.zeros((len(doc), 2), dtype="uint64")
+            for start, heads, labels in results[d]:
+                for j in range(1, len(heads)):
+                    i = start + j - 1
+                    if heads[j] == 0:
+                        array[i] = (0, self.vocab.strings.add(ROOT_LABEL))
+                    else:
+                        head_i = start + heads[j] - 1
+                        array[i] = (numpy.int64(head_i - i).astype("uint64"), self.vocab.strings[self.labels[labels[j]]])
+            doc.from_array([HEAD, DEP], array)
+
+    def get_loss(self, examples: Iterable[Example], scores):
+        validate_examples(examples, "BiaffineParser.get_loss")
+        examples = list(examples)
+        chunks, arcs, rels = scores
+        label_index = {label: i for i, label in enumerate(self.labels)}
+        d_arcs, d_rels, loss = [], [], 0.0
+        for (d, start, end), arc, rel in zip(chunks, arcs, rels):
+            d_arc, d_rel = numpy.zeros_like(arc), numpy.zeros_like(rel)
+            eg = examples[d]
+            if has_layer(eg.reference, "dep") and eg.reference.has_annotation("DEP"):
+                heads, labels = gold_heads(eg.predicted, eg.reference, start, end)
+                probs = numpy.exp(_log_softmax(arc[1:], axis=1))
+                for j, (h, label) in enumerate(zip(heads, labels), start=1):
+                    if h < 0:
+                        continue
+                    d_arc[j] = probs[j - 1]
+                    d_arc[j, h] -= 1.0
+                    loss -= float(numpy.log(probs[j - 1, h] + 1e-9))
+                    if label in label_index:
+                        p_rel = numpy.exp(_log_softmax(rel[j, h], axis=-1))
+                        d_rel[j, h] = p_rel
+                        d_rel[j, h, label_index[label]] -= 1.0
+                        loss -= float(numpy.log(p_rel[label_index[label]] + 1e-9))
+            d_arcs.append(d_arc)
+            d_rels.append(d_rel)
+        return loss, (d_arcs, d_rels)
+
+    def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None, labels: Optional[List[str]] = None):
+        validate_get_examples(get_examples, "BiaffineParser.initialize")
+        if labels is None:
+            labels = sorted({t.dep_ for eg in get_examples() for t in eg.reference if t.dep_ and t.head.i != t.i})
+        for label in labels:
+            self.add_label(label)
+        self.model.attrs["n_labels"] = len(self.labels)
+        docs = [eg.predicted for eg in islice(get_examples(), 10)]
+        self.model.initialize(X=docs)
+
+    def _resize_for_cfg(self) -> None:
+        if self.model.attrs["n_labels"] != len(self.labels) or len(self.model.layers) < 2:
+            self.model.attrs["resize"](self.model, len(self.labels))
+
+    def to_bytes(self, *, exclude=tuple()):
+        return super().to_bytes(exclude=exclude)
+
+    def from_bytes(self, bytes_data, *, exclude=tuple()):
+        msg = srsly.msgpack_loads(bytes_data)
+        if "cfg" in msg:
+            self.cfg.update(srsly.json_loads(msg["cfg"]))
+        self._resize_for_cfg()
+        return super().from_bytes(bytes_data, exclude=exclude)
+
+    def from_disk(self, path, *, exclude=tuple()):
+        cfg_path = util.ensure_path(path) / "cfg"
+        if cfg_path.exists():
+            self.cfg.update(srsly.read_json(cfg_path))
+        self._resize_for_cfg()
+        return super().from_disk(path, exclude=exclude)

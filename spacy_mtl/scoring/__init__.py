@@ -1,0 +1,109 @@
+"""Scores on predicted segmentation, words matched by character span (CoNLL 2018 style).
+
+For every attribute, a predicted word is correct when a gold word has exactly
+the same character span and the same value; precision divides by the
+predicted words, recall by the gold words, and the reported score is their F1
+(``*_acc`` keys are that F1, so they equal accuracy when the tokenisation is gold).
+For LAS/UAS the predicted head must also match the gold head's span.
+"""
+from typing import Dict, Iterable, List, Optional
+
+from spacy.scorer import PRFScore
+from spacy.training import Example
+from spacy.util import registry
+
+ATTR_GETTERS = {
+    "pos": lambda t: t.pos_,
+    "tag": lambda t: t.tag_,
+    "morph": lambda t: str(t.morph),
+    "lemma": lambda t: t.lemma_,
+}
+
+
+def _words(doc) -> Dict:
+    return {(t.idx, t.idx + len(t.text)): t for t in doc if not t.is_space}
+
+
+def _head_key(token):
+    return None if token.head.i == token.i else (token.head.idx, token.head.idx + len(token.head.text))
+
+
+def _universal(label: str) -> str:
+    return label.split(":")[0].lower()
+
+
+def score_words(examples: Iterable[Example], attrs: Iterable[str] = (), deps: bool = False) -> Dict[str, Optional[float]]:
+    """Word P/R/F, attribute F1 and UAS/LAS for the examples.
+
+    attrs: any of "pos", "tag", "morph", "lemma".
+    """
+    attrs = list(attrs)
+    words = PRFScore()
+    scores = {a: PRFScore() for a in attrs}
+    uas, las = PRFScore(), PRFScore()
+    for eg in examples:
+        pred, gold = _words(eg.predicted), _words(eg.reference)
+        matched = set(pred) & set(gold)
+        words.tp += len(matched)
+        words.fp += len(pred) - len(matched)
+        words.fn += len(gold) - len(matched)
+        for attr in attrs:
+            get = ATTR_GETTERS[attr]
+            tp = sum(1 for k in matched if get(pred[k]) == get(gold[k]))
+            scores[attr].tp += tp
+            scores[attr].fp += len(pred) - tp
+            scores[attr].fn += len(gold) - tp
+        if deps:
+            u = sum(1 for k in matched if _head_key(pred[k]) == _head_key(gold[k]))
+            lab = sum(
+                1 for k in matched
+                if _head_key(pred[k]) == _head_key(gold[k]) and _universal(pred[k].dep_) == _universal(gold[k].dep_)
+            )
+            for prf, tp in ((uas, u), (las, lab)):
+                prf.tp += tp
+                prf.fp += len(pred) - tp
+                prf.fn += len(gold) - tp
+    empty = not words.tp + words.fp + words.fn
+    results: Dict[str, Optional[float]] = {}
+    for attr, prf in scores.items():
+        results[f"{attr}_acc"] = None if empty else prf.fscore
+    if deps:
+        results["uas"], results["las"] = (None, None) if empty else (uas.fscore, las.fscore)
+    return results
+
+
+def score_tokenization(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
+    words = PRFScore()
+    for eg in examples:
+        pred, gold = set(_words(eg.predicted)), set(_words(eg.reference))
+        words.tp += len(pred & gold)
+        words.fp += len(pred - gold)
+        words.fn += len(gold - pred)
+    if not words.tp + words.fp + words.fn:
+        return {"token_p": None, "token_r": None, "token_f": None}
+    return {"token_p": words.precision, "token_r": words.recall, "token_f": words.fscore}
+
+
+@registry.scorers("spacy_mtl.tokenization_scorer.v1")
+def make_tokenization_scorer():
+    return score_tokenization
+
+
+@registry.scorers("spacy_mtl.attribute_scorer.v1")
+def make_attribute_scorer(attrs: List[str]):
+    unknown = set(attrs) - set(ATTR_GETTERS)
+    if unknown:
+        raise ValueError(f"unknown attributes {sorted(unknown)}; choose from {sorted(ATTR_GETTERS)}")
+
+    def scorer(examples, **kwargs):
+        return score_words(examples, attrs)
+
+    return scorer
+
+
+@registry.scorers("spacy_mtl.parser_scorer.v1")
+def make_parser_scorer():
+    def scorer(examples, **kwargs):
+        return score_words(examples, deps=True)
+
+    return scorer

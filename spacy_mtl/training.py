@@ -1,0 +1,55 @@
+"""Per-component learning rates: the encoder fine-tunes slowly, fresh heads learn fast.
+
+``spacy_mtl.component_learn_rates.v1`` (an ``[initialize.after_init]`` callback)
+records which parameters belong to which component; the ``spacy_mtl.Adam.v1``
+optimizer multiplies its learning rate by that component's factor.
+"""
+from typing import Callable, Dict
+
+from spacy.language import Language
+from spacy.util import registry
+from thinc.api import Optimizer
+
+# parameter owner id (model node or shim) -> learning-rate factor
+_LR_SCALES: Dict[int, float] = {}
+
+
+def owner_ids(model) -> set:
+    ids = set()
+    for node in model.walk():
+        ids.add(node.id)
+        ids.update(shim.id for shim in node.shims)
+    return ids
+
+
+@registry.callbacks("spacy_mtl.component_learn_rates.v1")
+def component_learn_rates(scales: Dict[str, float]) -> Callable[[Language], Language]:
+    def set_scales(nlp: Language) -> Language:
+        unknown = set(scales) - set(nlp.component_names)
+        if unknown:
+            raise ValueError(f"learning-rate factors for unknown components: {sorted(unknown)}")
+        for name, scale in scales.items():
+            pipe = nlp.get_pipe(name)
+            # listeners inside a head own no parameters, so a head's factor never reaches the encoder
+            for key in owner_ids(pipe.model):
+                _LR_SCALES[key] = float(scale)
+        return nlp
+
+    return set_scales
+
+
+class ScaledAdam(Optimizer):
+    def __call__(self, key, weights, gradient, *, lr_scale: float = 1.0):
+        return super().__call__(key, weights, gradient, lr_scale=lr_scale * _LR_SCALES.get(key[0], 1.0))
+
+
+@registry.optimizers("spacy_mtl.Adam.v1")
+def create_scaled_adam(
+    learn_rate=0.001, *, L2: float = 0.0, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+    grad_clip: float = 1.0, use_averages: bool = False, L2_is_weight_decay: bool = True,
+) -> Optimizer:
+    """Adam whose rate is multiplied by the owning component's factor."""
+    return ScaledAdam(
+        learn_rate, L2=L2, beta1=beta1, beta2=beta2, eps=eps, grad_clip=grad_clip,
+        use_averages=use_averages, L2_is_weight_decay=L2_is_weight_decay, use_radam=False,
+    )

@@ -1,0 +1,75 @@
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = Path(os.environ.get("SPACY_MTL_CORPORA", ROOT.parent / "shared" / "corpora"))
+GSDSIMP = CORPORA / "UD_Chinese-GSDSimp"
+CONFIG = ROOT / "project" / "configs" / "zh_mtl_base.cfg"
+TINY_WIDTH = 32
+
+
+@pytest.fixture(scope="session")
+def gsd_docs():
+    from spacy.vocab import Vocab
+
+    from spacy_mtl.corpora.ud import read_conllu
+
+    return list(read_conllu(GSDSIMP / "zh_gsdsimp-ud-dev.conllu", Vocab()))[:40]
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory, gsd_docs):
+    from spacy_mtl.encoder.tiny import build_tiny_encoder
+
+    chars = set("".join(d.text for d in gsd_docs)) | set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789。，！？")
+    return build_tiny_encoder(tmp_path_factory.mktemp("encoder") / "tiny", chars)
+
+
+def tiny_config(encoder: Path, train: Path, dev: Path, steps: int = 4):
+    from spacy.util import load_config
+
+    overrides = {
+        "paths.encoder": str(encoder), "paths.train_ud": str(train), "paths.dev_ud": str(dev),
+        "components.tok.model.width": TINY_WIDTH, "components.dep.model.width": TINY_WIDTH,
+        "components.dep.model.arc_width": 16, "components.dep.model.label_width": 8,
+        "components.lemma.min_tree_freq": 1, "components.transformer.model.get_spans.window": 24,
+        "components.transformer.model.get_spans.overlap": 8,
+        "training.max_steps": steps, "training.eval_frequency": steps,
+    }
+    return load_config(CONFIG, overrides=overrides, interpolate=False)
+
+
+@pytest.fixture(scope="session")
+def corpus_files(tmp_path_factory, gsd_docs):
+    from spacy.tokens import DocBin
+
+    folder = tmp_path_factory.mktemp("corpus")
+    DocBin(docs=gsd_docs[:30], store_user_data=True).to_disk(folder / "train.spacy")
+    DocBin(docs=gsd_docs[30:], store_user_data=True).to_disk(folder / "dev.spacy")
+    return folder / "train.spacy", folder / "dev.spacy"
+
+
+@pytest.fixture(scope="session")
+def trained_nlp(tiny_encoder, corpus_files, tmp_path_factory):
+    """A tiny pipeline trained for a few steps with `spacy train` and saved."""
+    from spacy.training.loop import train
+    from spacy.training.initialize import init_nlp
+
+    config = tiny_config(tiny_encoder, *corpus_files, steps=6)
+    nlp = init_nlp(config)
+    out = tmp_path_factory.mktemp("model")
+    nlp, _ = train(nlp, out, stdout=io.StringIO(), stderr=io.StringIO())
+    return nlp, out / "model-last"
+
+
+def run_python(code: str, *args) -> str:
+    """Run code in a fresh interpreter; return its stdout."""
+    result = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+    if result.returncode:
+        raise AssertionError(result.stderr[-3000:])
+    return result.stdout

@@ -1,0 +1,127 @@
+"""Every factory end to end on the tiny random encoder: train, predict, save, load elsewhere."""
+import json
+
+import numpy
+import pytest
+import spacy
+from spacy.tokens import Doc
+from spacy.training import Example
+from thinc.api import Adam
+
+from spacy_mtl.corpora.readers import gold_words_doc
+from spacy_mtl.extensions import set_layers
+
+from .conftest import run_python
+from .test_tokenizer_and_windows import BAD_INPUTS
+
+TEXTS = ["我爱北京天安门。", "他在2008年去了上海，然后回到北京。", "iPhone售价很高", ""]
+
+
+def analysis(doc):
+    return [(t.text, t.tag_, t.pos_, str(t.morph), t.lemma_, t.head.i, t.dep_) for t in doc]
+
+
+def test_heads_are_wired_to_one_encoder(trained_nlp):
+    nlp, _ = trained_nlp
+    assert nlp.pipe_names == ["transformer", "tok", "tag", "morph", "lemma", "dep"]
+    assert len(nlp.get_pipe("transformer").listeners) == 5
+
+
+def test_encoder_runs_once_per_batch_whatever_heads_run(trained_nlp):
+    nlp, _ = trained_nlp
+    model = nlp.get_pipe("transformer").model
+    before = model.attrs.get("forward_calls", 0)
+    docs = list(nlp.pipe(TEXTS[:3], batch_size=8))
+    assert model.attrs["forward_calls"] - before == 1
+    with nlp.select_pipes(disable=["tag", "lemma"]):
+        nlp(TEXTS[1])
+    assert model.attrs["forward_calls"] - before == 2
+    assert all(len(d) for d in docs)
+
+
+def test_segmentation_rewrites_alignment_for_later_heads(trained_nlp):
+    nlp, _ = trained_nlp
+    doc = nlp(TEXTS[1])
+    trf = doc._.trf_data
+    assert len(trf.align.lengths) == len(doc)
+    for token, n in zip(doc, trf.align.lengths):
+        assert n >= len(token.text)  # each character's piece, once per window that saw it
+
+
+def test_predictions_are_well_formed(trained_nlp):
+    nlp, _ = trained_nlp
+    for doc in nlp.pipe(TEXTS + BAD_INPUTS):
+        assert doc.text in TEXTS + BAD_INPUTS
+        for sent in doc.sents if doc.has_annotation("DEP") else []:
+            roots = [t for t in sent if t.head.i == t.i]
+            assert len(roots) == 1
+            for t in sent:
+                seen, node = set(), t
+                while node.head.i != node.i:
+                    assert node.i not in seen
+                    seen.add(node.i)
+                    node = node.head
+
+
+def test_bad_inputs_keep_text(trained_nlp):
+    nlp, _ = trained_nlp
+    for text in BAD_INPUTS:
+        assert nlp(text).text == text
+
+
+def test_long_document_is_windowed_not_truncated(trained_nlp):
+    nlp, _ = trained_nlp
+    text = "我们今天在北京开会讨论问题" * 800 + "。"  # 10,401 characters, no sentence end
+    doc = nlp(text)
+    assert doc.text == text
+    assert doc.has_annotation("DEP")
+    assert max(len(s) for s in doc.sents) <= nlp.get_pipe("dep").model.attrs["max_words"]
+
+
+def test_head_without_gold_adds_no_loss_but_encoder_still_learns(trained_nlp, gsd_docs):
+    nlp, _ = trained_nlp
+    ref = gsd_docs[0]
+    seg_only = Doc(ref.vocab, words=[t.text for t in ref], spaces=[bool(t.whitespace_) for t in ref])
+    set_layers(seg_only, ["tok"])
+    egs = [Example(gold_words_doc(seg_only), seg_only)]
+    losses = {}
+    trf = nlp.get_pipe("transformer").model.layers[0].shims[0]._model
+    before = trf.embeddings.word_embeddings.weight.detach().clone()
+    optimizer = Adam(0.01)
+    # spaCy applies a shared encoder's gradients one update late (it calls the
+    # encoder's finish_update before the heads backprop into it): update twice.
+    for _ in range(2):
+        nlp.update(egs, sgd=optimizer, losses=losses)
+    assert losses["dep"] == 0.0 and losses["tag"] == 0.0
+    assert losses["tok"] > 0.0
+    assert not numpy.allclose(before.numpy(), trf.embeddings.word_embeddings.weight.detach().numpy())
+
+
+LOAD_AND_PARSE = """
+import json, sys, spacy
+nlp = spacy.load(sys.argv[1])
+texts = json.loads(sys.argv[2])
+print(json.dumps([[(t.text, t.tag_, t.pos_, str(t.morph), t.lemma_, t.head.i, t.dep_) for t in d] for d in nlp.pipe(texts)]))
+"""
+
+
+def test_saved_pipeline_loads_in_fresh_process_with_same_predictions(trained_nlp, tmp_path):
+    nlp, saved = trained_nlp
+    expected = [analysis(d) for d in spacy.load(saved).pipe(TEXTS)]
+    out = run_python(LOAD_AND_PARSE, saved, json.dumps(TEXTS))
+    got = [[tuple(t) for t in d] for d in json.loads(out)]
+    assert got == expected
+    # and to_disk of a loaded pipeline round-trips too
+    reloaded = spacy.load(saved)
+    reloaded.to_disk(tmp_path / "again")
+    assert [analysis(d) for d in spacy.load(tmp_path / "again").pipe(TEXTS)] == expected
+
+
+def test_to_bytes_round_trip(trained_nlp):
+    nlp, saved = trained_nlp
+    original = spacy.load(saved)
+    expected = [analysis(d) for d in original.pipe(TEXTS)]
+    clone = spacy.blank("zh", config=original.config)
+    clone = spacy.util.load_model_from_config(original.config, auto_fill=True)
+    clone.from_bytes(original.to_bytes())
+    assert [analysis(d) for d in clone.pipe(TEXTS)] == expected
