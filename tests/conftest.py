@@ -35,7 +35,6 @@ def tiny_config(encoder: Path, train: Path, dev: Path, steps: int = 4):
 
     overrides = {
         "paths.encoder": str(encoder), "paths.train_ud": str(train), "paths.dev_ud": str(dev),
-        "components.tok.model.width": TINY_WIDTH, "components.dep.model.width": TINY_WIDTH,
         "components.dep.model.arc_width": 16, "components.dep.model.label_width": 8,
         "components.lemma.min_tree_freq": 1, "components.transformer.model.get_spans.window": 24,
         "components.transformer.model.get_spans.overlap": 8,

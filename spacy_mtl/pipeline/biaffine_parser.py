@@ -56,7 +56,7 @@ def gold_heads(predicted: Doc, reference: Doc, start: int, end: int):
 class BiaffineParser(TrainablePipe):
     def __init__(self, vocab, model: Model, name: str = "dep", *, scorer: Optional[Callable] = None):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
-        self.cfg: Dict = {"labels": []}
+        self.cfg: Dict = {"labels": [], "width": model.attrs["scorer_cfg"]["width"]}
 
     @property
     def labels(self):
@@ -133,8 +133,12 @@ class BiaffineParser(TrainablePipe):
         self.model.attrs["n_labels"] = len(self.labels)
         docs = [eg.predicted for eg in islice(get_examples(), 10)]
         self.model.initialize(X=docs)
+        self.cfg["width"] = self.model.attrs["scorer_cfg"]["width"]
 
     def _resize_for_cfg(self) -> None:
+        """Build the scorer that the saved weights fit, before loading them."""
+        if self.cfg.get("width"):
+            self.model.attrs["scorer_cfg"]["width"] = self.cfg["width"]
         if self.model.attrs["n_labels"] != len(self.labels) or len(self.model.layers) < 2:
             self.model.attrs["resize"](self.model, len(self.labels))
 

@@ -1,5 +1,5 @@
 """Biaffine arc and label scorers (Dozat & Manning 2017) over pooled word vectors."""
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy
 import torch
@@ -119,12 +119,17 @@ def parser_forward(model: Model, docs: List[Doc], is_train: bool):
 def parser_init(model: Model, X=None, Y=None):
     tok2vec = model.layers[0]
     tok2vec.initialize(X=X)
+    if not model.attrs["scorer_cfg"]["width"] and X:
+        # the encoder's width: run the listener once on the sample
+        model.attrs["scorer_cfg"]["width"] = int(tok2vec.predict(X[:1])[0].shape[1])
     model.attrs["resize"](model, model.attrs["n_labels"])
 
 
 def resize_parser(model: Model, n_labels: int) -> None:
     """(Re)build the torch scorer for ``n_labels`` labels (fresh weights)."""
     cfg = model.attrs["scorer_cfg"]
+    if not cfg["width"]:
+        return  # built at initialization, once the encoder's width is known
     module = BiaffineScorer(cfg["width"], cfg["arc_width"], cfg["label_width"], n_labels, cfg["dropout"])
     wrapper = PyTorchWrapper_v2(module, convert_inputs=_pad_inputs, convert_outputs=_unpad_outputs)
     if len(model.layers) == 2:
@@ -136,10 +141,14 @@ def resize_parser(model: Model, n_labels: int) -> None:
 
 @registry.architectures("spacy_mtl.BiaffineParser.v1")
 def build_biaffine_parser_model(
-    tok2vec: Model, width: int, arc_width: int = 256, label_width: int = 128,
+    tok2vec: Model, width: Optional[int] = None, arc_width: int = 256, label_width: int = 128,
     dropout: float = 0.2, max_words: int = 200,
 ) -> Model:
-    """Per doc: ((doc, start, end) chunks, arc scores [n+1, n+1], label scores [n+1, n+1, L])."""
+    """Chunks (doc, start, end), arc scores [n+1, n+1] and label scores [n+1, n+1, L] per chunk.
+
+    width: the encoder's hidden size (None: measured at initialization).
+    max_words: longer sentences are parsed in pieces of this many words.
+    """
     model = Model(
         "biaffine_parser", parser_forward, init=parser_init, layers=[tok2vec],
         attrs={

@@ -3,7 +3,7 @@
 A unit is a grapheme of a non-whitespace token. Its vector is the mean of its
 characters' piece vectors in every window that saw it.
 """
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy
 from spacy.tokens import Doc
@@ -94,17 +94,26 @@ def unit_vectors_forward(model: Model, docs: List[Doc], is_train: bool):
     return outputs, backprop
 
 
-def unit_vectors(upstream: str, width: int) -> Model[List[Doc], List]:
+def unit_vectors_init(model: Model, X=None, Y=None) -> None:
+    listener = model.layers[0]
+    if not model.has_dim("nO") and listener.has_dim("nO"):
+        model.set_dim("nO", listener.get_dim("nO"))
+
+
+def unit_vectors(upstream: str, width: Optional[int]) -> Model[List[Doc], List]:
     return Model(
-        "unit_vectors", unit_vectors_forward,
+        "unit_vectors", unit_vectors_forward, init=unit_vectors_init,
         layers=[TransformerListener(upstream_name=upstream)], dims={"nO": width},
     )
 
 
 @registry.architectures("spacy_mtl.SegmenterModel.v1")
-def build_segmenter_model(width: int, hidden_width: int = 0, upstream: str = "*", dropout: float = 0.1) -> Model:
-    """BMES scores [n_units, 4] per doc. ``width`` is the encoder's hidden size."""
-    output = Softmax_v2(nO=4, nI=hidden_width or width)
+def build_segmenter_model(width: Optional[int] = None, hidden_width: int = 0, upstream: str = "*", dropout: float = 0.1) -> Model:
+    """BMES probabilities [n_units, 4] per doc.
+
+    width: the encoder's hidden size (None: taken from the encoder at initialization).
+    """
+    output = Softmax_v2(nO=4)
     if hidden_width:
-        output = chain(Maxout(nO=hidden_width, nI=width, dropout=dropout, normalize=True), output)
+        output = chain(Maxout(nO=hidden_width, dropout=dropout, normalize=True), output)
     return chain(unit_vectors(upstream, width), with_array(output))

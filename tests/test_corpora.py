@@ -1,0 +1,72 @@
+import pytest
+from spacy.tokens import DocBin
+from spacy.vocab import Vocab
+
+from spacy_mtl.corpora.readers import create_mtl_corpus, sample_sizes
+from spacy_mtl.corpora.ud import CorpusError, convert_conllu, read_conllu
+
+from .conftest import GSDSIMP
+
+GOOD = """# sent_id = s1
+# text = 我爱 Python。
+1	我	我	PRON	PN	Person=1	2	nsubj	_	SpaceAfter=No
+2	爱	爱	VERB	VV	_	0	root	_	_
+3	Python	Python	X	NN	_	2	obj	_	SpaceAfter=No
+4	。	。	PUNCT	.	_	2	punct	_	SpaceAfter=No
+
+"""
+CYCLE = """# sent_id = bad
+# text = 甲乙
+1	甲	甲	X	X	_	2	dep	_	SpaceAfter=No
+2	乙	乙	X	X	_	1	dep	_	SpaceAfter=No
+
+"""
+
+
+def test_conllu_keeps_text_and_annotation(tmp_path):
+    path = tmp_path / "a.conllu"
+    path.write_text(GOOD, encoding="utf8")
+    (doc,) = read_conllu(path, Vocab())
+    assert doc.text == "我爱 Python。"
+    assert [t.tag_ for t in doc] == ["PN", "VV", "NN", "."]
+    assert [t.head.i for t in doc] == [1, 1, 1, 1]
+    assert str(doc[0].morph) == "Person=1"
+    assert doc._.mtl_layers == sorted(["tok", "tag", "pos", "morph", "lemma", "dep"])
+
+
+def test_malformed_sentence_is_reported_with_file_and_line(tmp_path):
+    path = tmp_path / "b.conllu"
+    path.write_text(GOOD + CYCLE, encoding="utf8")
+    with pytest.raises(CorpusError, match=r"b\.conllu:8 \(sent_id bad\): the heads contain a cycle"):
+        list(read_conllu(path, Vocab()))
+    assert len(list(read_conllu(path, Vocab(), on_error="skip"))) == 1
+
+
+def test_gsdsimp_test_converts_with_exact_text(tmp_path):
+    out = tmp_path / "test.spacy"
+    assert convert_conllu(GSDSIMP / "zh_gsdsimp-ud-test.conllu", out) == 500
+    docs = list(DocBin().from_disk(out).get_docs(Vocab()))
+    texts = [line[len("# text = "):] for line in (GSDSIMP / "zh_gsdsimp-ud-test.conllu").read_text(encoding="utf8").splitlines() if line.startswith("# text = ")]
+    assert [d.text for d in docs] == texts
+    assert docs[0]._.mtl_layers  # user data survives the DocBin
+
+
+def test_sampling_by_size_power():
+    # 100 and 10 docs, exponent 0.8: weights 100**0.8=39.81, 10**0.8=6.31 over 110 draws
+    quota = sample_sizes({"big": 100, "small": 10}, 0.8)
+    assert quota == {"big": round(110 * 39.8107 / 46.1203), "small": round(110 * 6.3096 / 46.1203)}
+
+
+def test_reader_mixes_corpora_and_gives_gold_words(tmp_path):
+    import spacy
+
+    path = tmp_path / "a.conllu"
+    path.write_text(GOOD, encoding="utf8")
+    convert_conllu(path, tmp_path / "a.spacy")
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": "spacy_mtl.CharTokenizer.v1"}}})
+    train = list(create_mtl_corpus({"a": str(tmp_path / "a.spacy"), "b": str(tmp_path / "a.spacy")})(nlp))
+    assert len(train) == 2
+    assert [t.text for t in train[0].predicted] == ["我", "爱", "Python", "。"]
+    assert not train[0].predicted.has_annotation("DEP")
+    dev = list(create_mtl_corpus({"a": str(tmp_path / "a.spacy")}, gold_words=False)(nlp))
+    assert [t.text for t in dev[0].predicted][:3] == ["我", "爱", "P"]

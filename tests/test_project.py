@@ -1,0 +1,50 @@
+"""The project workflow end to end with the tiny encoder: convert → train → package → install → load."""
+import shutil
+import subprocess
+import sys
+
+import srsly
+
+from .conftest import CORPORA, ROOT
+
+LOAD = """
+import spacy
+nlp = spacy.load("zh_mtl_tiny")
+doc = nlp("我爱北京天安门。")
+assert doc.text == "我爱北京天安门。"
+assert doc.has_annotation("DEP")
+print(nlp.pipe_names, spacy.util.get_package_path("zh_mtl_tiny"))
+"""
+
+
+def spacy_project(command: str, project, *overrides: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "spacy", "project", "run", command, str(project), *overrides],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_workflow_builds_a_wheel_that_loads_in_a_fresh_process(tiny_encoder, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "project", project, ignore=shutil.ignore_patterns(
+        "encoders", "corpus", "training", "packages", "metrics", "assets", "__pycache__"))
+    # set the vars in the copy (weasel's --vars overrides mangle some lists)
+    config = srsly.read_yaml(project / "project.yml")
+    config["vars"].update({
+        "encoder": str(tiny_encoder), "corpora": str(CORPORA), "name": "mtl_tiny", "max_steps": 2, "limit": 16,
+    })
+    srsly.write_yaml(project / "project.yml", config)
+    for command in ("convert", "train", "package"):
+        spacy_project(command, project)
+    wheels = list((project / "packages").glob("zh_mtl_tiny-*/dist/zh_mtl_tiny-0.1.0-py3-none-any.whl"))
+    assert len(wheels) == 1
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site), str(wheels[0])], check=True)
+    # a fresh process, no --code, the wheel on the path: factories come from entry points
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", LOAD], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "'dep'" in out.stdout and str(site) in out.stdout
+    requirements = (project / "packages" / "zh_mtl_tiny-0.1.0" / "meta.json").read_text()
+    assert "spacy_mtl" in requirements or "spacy-mtl" in requirements
