@@ -23,7 +23,7 @@ def analysis(doc):
 
 def test_heads_are_wired_to_one_encoder(trained_nlp):
     nlp, _ = trained_nlp
-    assert nlp.pipe_names == ["transformer", "tok", "tag", "morph", "lemma", "dep"]
+    assert nlp.pipe_names == ["transformer", "tok", "sentencizer", "tag", "morph", "lemma", "dep"]
     assert len(nlp.get_pipe("transformer").listeners) == 5
 
 
@@ -69,13 +69,22 @@ def test_bad_inputs_keep_text(trained_nlp):
         assert nlp(text).text == text
 
 
-def test_long_document_is_windowed_not_truncated(trained_nlp):
+def test_long_sentence_is_windowed_not_truncated(trained_nlp):
     nlp, _ = trained_nlp
-    text = "我们今天在北京开会讨论问题" * 800 + "。"  # 10,401 characters, no sentence end
+    text = "我们今天在北京开会讨论问题" * 400  # 5,200 characters, no punctuation
     doc = nlp(text)
     assert doc.text == text
     assert doc.has_annotation("DEP")
     assert max(len(s) for s in doc.sents) <= nlp.get_pipe("dep").model.attrs["max_words"]
+
+
+def test_hundred_thousand_characters(trained_nlp):
+    nlp, _ = trained_nlp
+    text = ("今天北京下雨了。他说：“我们明天去上海！”你觉得呢？" * 4000)[:100_000]
+    doc = nlp(text)
+    assert doc.text == text
+    assert doc.has_annotation("DEP")
+    assert len(list(doc.sents)) >= 8000  # sentence ends split it, not the word cap
 
 
 def test_head_without_gold_adds_no_loss_but_encoder_still_learns(trained_nlp, gsd_docs):
@@ -125,3 +134,14 @@ def test_to_bytes_round_trip(trained_nlp):
     clone = spacy.util.load_model_from_config(original.config, auto_fill=True)
     clone.from_bytes(original.to_bytes())
     assert [analysis(d) for d in clone.pipe(TEXTS)] == expected
+
+
+def test_segmenter_keeps_chinese_punctuation_separate_and_never_crosses_spaces(trained_nlp):
+    nlp, _ = trained_nlp
+    text = "他说：“好！”然后 走了。OK 3.14"
+    doc = nlp(text)
+    assert doc.text == text
+    for token in doc:
+        assert " " not in token.text
+        if any(c in token.text for c in "：“！”。"):
+            assert len(token.text) == 1

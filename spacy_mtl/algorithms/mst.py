@@ -5,18 +5,19 @@ import numpy
 
 
 def _find_cycle(heads: numpy.ndarray) -> Optional[List[int]]:
+    """Nodes of one cycle in a head array (heads[0] = -1), or None."""
     n = len(heads)
-    color = numpy.zeros(n, dtype="i")  # 0 unseen, 1 on current path, 2 done
+    state = numpy.zeros(n, dtype="i")  # 0 unseen, 1 on the current path, 2 finished
+    state[0] = 2
     for start in range(1, n):
         path, node = [], start
-        while node > 0 and color[node] == 0:
-            color[node] = 1
+        while state[node] == 0:
+            state[node] = 1
             path.append(node)
             node = heads[node]
-        if node > 0 and color[node] == 1:
+        if state[node] == 1:
             return path[path.index(node):]
-        for p in path:
-            color[p] = 2
+        state[path] = 2
     return None
 
 
@@ -26,8 +27,8 @@ def chu_liu_edmonds(scores: numpy.ndarray) -> numpy.ndarray:
     scores: float array [n, n], scores[dep, head]; node 0 is the artificial root.
     Returns: int array [n] of heads, heads[0] = -1.
     """
+    scores = numpy.array(scores, dtype="float64")
     n = scores.shape[0]
-    scores = scores.astype("float64").copy()
     numpy.fill_diagonal(scores, -numpy.inf)
     scores[0, :] = -numpy.inf
     heads = scores.argmax(1)
@@ -35,37 +36,30 @@ def chu_liu_edmonds(scores: numpy.ndarray) -> numpy.ndarray:
     cycle = _find_cycle(heads)
     if cycle is None:
         return heads
-    # Contract the cycle into one node c and solve the smaller problem.
+    # Contract the cycle into one node (index c of the smaller problem) and recurse.
+    cycle = numpy.asarray(cycle)
     in_cycle = numpy.zeros(n, dtype=bool)
     in_cycle[cycle] = True
-    rest = [i for i in range(n) if not in_cycle[i]]
+    rest = numpy.flatnonzero(~in_cycle)  # rest[0] == 0, the root
     c = len(rest)
-    cycle_score = sum(scores[d, heads[d]] for d in cycle)
     sub = numpy.full((c + 1, c + 1), -numpy.inf)
-    enter_from = {}  # outside head -> best cycle dependent it would enter through
-    leave_to = {}  # outside dependent -> best cycle head it hangs from
-    for a, dep in enumerate(rest):
-        for b, head in enumerate(rest):
-            sub[a, b] = scores[dep, head]
-        cyc = numpy.array(cycle)
-        best = cyc[scores[dep, cyc].argmax()]
-        sub[a, c] = scores[dep, best]
-        leave_to[a] = best
-    for b, head in enumerate(rest):
-        cyc = numpy.array(cycle)
-        gains = scores[cyc, head] - scores[cyc, heads[cyc]]
-        k = int(gains.argmax())
-        sub[c, b] = cycle_score + gains[k]
-        enter_from[b] = int(cyc[k])
+    sub[:c, :c] = scores[numpy.ix_(rest, rest)]
+    # a word outside hanging from the cycle: from its best cycle member
+    out_scores = scores[numpy.ix_(rest, cycle)]  # [c, |cycle|]
+    leave_to = cycle[out_scores.argmax(1)]
+    sub[:c, c] = out_scores.max(1)
+    # the cycle hanging from an outside head: break it where entering gains most
+    kept = scores[cycle, heads[cycle]]  # [|cycle|]
+    gains = scores[numpy.ix_(cycle, rest)] - kept[:, None]  # [|cycle|, c]
+    enter_at = cycle[gains.argmax(0)]
+    sub[c, :c] = kept.sum() + gains.max(0)
     sub_heads = chu_liu_edmonds(sub)
     result = heads.copy()
-    for a, dep in enumerate(rest):
-        if a == 0:
-            continue
+    for a in range(1, c):
         h = sub_heads[a]
-        result[dep] = leave_to[a] if h == c else rest[h]
+        result[rest[a]] = leave_to[a] if h == c else rest[h]
     entry_head = rest[sub_heads[c]]
-    result[enter_from[sub_heads[c]]] = entry_head
+    result[enter_at[sub_heads[c]]] = entry_head
     result[0] = -1
     return result
 
@@ -79,21 +73,18 @@ def mst_one_root(scores: numpy.ndarray) -> numpy.ndarray:
 
     scores: float array [n + 1, n + 1] of arc log-probabilities, scores[dep, head],
     row/column 0 being the root. Returns heads [n + 1] with heads[0] = -1.
-    If the unconstrained tree has several root children, each of them is tried
-    as the only one (the others may not attach to the root) and the best kept.
+
+    Every tree has at least one root arc; lowering all root arcs by more than
+    the whole score range makes each extra one cost more than any gain, so the
+    unconstrained maximum has exactly one, and among such trees it is the best
+    (the penalty is paid once by all of them).
     """
-    scores = numpy.asarray(scores, dtype="float64")
-    heads = chu_liu_edmonds(scores)
-    roots = [d for d in range(1, len(heads)) if heads[d] == 0]
-    if len(roots) <= 1:
-        return heads
-    best, best_score = heads, -numpy.inf
-    for root in roots:
-        constrained = scores.copy()
-        constrained[1:, 0] = -numpy.inf
-        constrained[root, 0] = scores[root, 0]
-        candidate = chu_liu_edmonds(constrained)
-        score = tree_score(scores, candidate)
-        if score > best_score:
-            best, best_score = candidate, score
-    return best
+    scores = numpy.array(scores, dtype="float64")
+    n = scores.shape[0]
+    if n <= 2:
+        return numpy.array([-1, 0][:n])
+    finite = scores[numpy.isfinite(scores)]
+    penalty = 1.0 + n * (finite.max() - finite.min() + 1.0) if finite.size else 1.0
+    penalised = scores.copy()
+    penalised[1:, 0] -= penalty
+    return chu_liu_edmonds(penalised)

@@ -10,21 +10,39 @@ from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
-from thinc.api import Model
+from thinc.api import Config, Model
 
 from ..algorithms.mst import mst_one_root
 from ..extensions import has_layer
 
 ROOT_LABEL = "root"
 
+DEFAULT_PARSER_MODEL = Config().from_str("""
+[model]
+@architectures = "spacy_mtl.BiaffineParser.v1"
+arc_width = 256
+label_width = 128
+dropout = 0.2
+max_words = 200
+
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+""")["model"]
+
 
 @Language.factory(
     "mtl_biaffine_parser",
     assigns=["token.head", "token.dep", "token.is_sent_start"],
-    default_config={"model": None, "scorer": {"@scorers": "spacy_mtl.parser_scorer.v1"}},
+    default_config={"model": DEFAULT_PARSER_MODEL, "scorer": {"@scorers": "spacy_mtl.parser_scorer.v1"}},
     default_score_weights={"las": 1.0, "uas": 0.0},
 )
 def make_biaffine_parser(nlp: Language, name: str, model: Model, scorer: Optional[Callable]):
+    """Dependency parsing: biaffine arc/label scores, single-root MST decoding."""
     return BiaffineParser(nlp.vocab, model, name, scorer=scorer)
 
 

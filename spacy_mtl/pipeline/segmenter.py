@@ -5,54 +5,60 @@ transformer alignment, so every later head pools its word vectors from the
 same encoder pass. At training time the reader gives it gold words; it learns
 from their characters and leaves the tokens alone.
 """
+import unicodedata
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
-from spacy.training import Example, validate_examples
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import minibatch
 from spacy_transformers.data_classes import TransformerData
-from thinc.api import Model, Ragged
+from thinc.api import Config, Model, Ragged
 
-from ..algorithms.bmes import TAGS, E, S, bmes_tags, bmes_viterbi
+from ..algorithms.bmes import TAGS, E, S, bmes_viterbi
 from ..extensions import has_layer
-from ..ml.models.segmenter import doc_units
-from ..scoring import score_tokenization
+from ..ml.models.segmenter import doc_units, token_unit_sizes
 
-DEFAULT_MODEL = """
+DEFAULT_SEGMENTER_MODEL = Config().from_str("""
 [model]
 @architectures = "spacy_mtl.SegmenterModel.v1"
-width = 384
 hidden_width = 0
 upstream = "*"
-"""
+""")["model"]
 
 
 @Language.factory(
     "mtl_segmenter",
     requires=["doc._.trf_data"],
-    default_config={"model": None, "scorer": {"@scorers": "spacy_mtl.tokenization_scorer.v1"}},
+    default_config={"model": DEFAULT_SEGMENTER_MODEL, "scorer": {"@scorers": "spacy_mtl.tokenization_scorer.v1"}},
     default_score_weights={"token_f": 1.0, "token_p": 0.0, "token_r": 0.0},
 )
-def make_segmenter(nlp: Language, name: str, model: Optional[Model], scorer: Optional[Callable]):
-    if model is None:
-        from thinc.api import Config
-        from spacy.util import registry
-
-        model = registry.resolve(Config().from_str(DEFAULT_MODEL))["model"]
+def make_segmenter(nlp: Language, name: str, model: Model, scorer: Optional[Callable]):
+    """Word segmentation on the shared encoder's character pieces."""
     return Segmenter(nlp.vocab, model, name, scorer=scorer)
 
 
+def is_standalone_punct(text: str) -> bool:
+    """Non-ASCII punctuation (。，！？“”…) is always a word of its own, as in UD;
+    ASCII punctuation may sit inside words (3.14, e-mail) and is left to the model."""
+    return bool(text) and all(not c.isascii() and unicodedata.category(c).startswith("P") for c in text)
+
+
 def unit_segments(doc: Doc) -> List[List[int]]:
-    """Groups of consecutive non-space tokens with no whitespace between them."""
+    """Runs of tokens that may merge: consecutive non-space tokens with no
+    whitespace between them; standalone punctuation is a run of its own."""
     segments, current = [], []
     for token in doc:
-        if token.is_space:
+        if token.is_space or is_standalone_punct(token.text):
             if current:
                 segments.append(current)
-            current = []
+            current = [] if token.is_space else [token.i]
+            if current:
+                segments.append(current)
+                current = []
             continue
         current.append(token.i)
         if token.whitespace_:
@@ -92,36 +98,59 @@ class Segmenter(TrainablePipe):
             return [numpy.zeros((0, 4), dtype="f") for _ in docs]
         return self.model.predict(docs)
 
-    def set_annotations(self, docs: Iterable[Doc], scores) -> None:
-        for doc, doc_scores in zip(docs, scores):
-            self._merge_words(doc, numpy.log(numpy.asarray(doc_scores) + 1e-9))
+    def __call__(self, doc: Doc) -> Doc:
+        return self._segment(doc, self.predict([doc])[0])
 
-    def _merge_words(self, doc: Doc, log_probs: numpy.ndarray) -> None:
-        # unit index of the last unit of every token
-        token_last_unit, unit = {}, -1
-        for token in doc:
-            if not token.is_space:
-                unit += _n_units(token.text)
-                token_last_unit[token.i] = unit
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        """Like ``set_annotations`` but builds each segmented Doc in one pass
+        instead of retokenizing in place (which is quadratic in merges)."""
+        error_handler = self.get_error_handler()
+        for docs in minibatch(stream, size=batch_size):
+            try:
+                scores = self.predict(docs)
+                yield from (self._segment(doc, doc_scores) for doc, doc_scores in zip(docs, scores))
+            except Exception as err:
+                error_handler(self.name, self, docs, err)
+
+    def set_annotations(self, docs: Iterable[Doc], scores) -> None:
+        """Merge the tokens of every doc in place (spaCy's in-place contract)."""
+        for doc, doc_scores in zip(docs, scores):
+            groups = self._word_groups(doc, doc_scores)
+            merges = [(a, b) for a, b in groups if b - a > 1]
+            if merges:
+                merge_tokens(doc, merges)
+
+    def _segment(self, doc: Doc, doc_scores) -> Doc:
+        groups = self._word_groups(doc, doc_scores)
+        if len(groups) == len(doc):
+            return doc
+        return rebuild_doc(doc, groups)
+
+    def _word_groups(self, doc: Doc, doc_scores) -> List[Tuple[int, int]]:
+        """Token ranges [start, end) that form one word each (whitespace tokens alone)."""
+        log_probs = numpy.log(numpy.asarray(doc_scores) + 1e-9)
+        n_units = numpy.asarray([len(s) for s in token_unit_sizes(doc)], dtype="int64")
+        last_unit = numpy.cumsum(n_units) - 1
         word_starts = set()
         for segment in unit_segments(doc):
-            first = token_last_unit[segment[0]] - _n_units(doc[segment[0]].text) + 1
-            last = token_last_unit[segment[-1]]
-            tags = bmes_viterbi(log_probs[first : last + 1])
+            first = last_unit[segment[0]] - n_units[segment[0]] + 1
+            tags = bmes_viterbi(log_probs[first : last_unit[segment[-1]] + 1])
             word_starts.add(segment[0])
             for prev, cur in zip(segment, segment[1:]):
-                if tags[token_last_unit[prev] - first] in (E, S):
+                if tags[last_unit[prev] - first] in (E, S):
                     word_starts.add(cur)
-        spans, start = [], None
+        groups, start = [], None
         for token in doc:
             if token.is_space or token.i in word_starts:
-                if start is not None and token.i - start > 1:
-                    spans.append((start, token.i))
-                start = None if token.is_space else token.i
-        if start is not None and len(doc) - start > 1:
-            spans.append((start, len(doc)))
-        if spans:
-            merge_tokens(doc, spans)
+                if start is not None:
+                    groups.append((start, token.i))
+                start = token.i
+                if token.is_space:
+                    groups.append((token.i, token.i + 1))
+                    start = None
+        if start is not None:
+            groups.append((start, len(doc)))
+        return groups
 
     def get_loss(self, examples: Iterable[Example], scores):
         validate_examples(examples, "Segmenter.get_loss")
@@ -147,43 +176,47 @@ class Segmenter(TrainablePipe):
         self.model.initialize(X=docs)
 
 
-def validate_get_examples(get_examples, name):
-    from spacy.training import validate_get_examples as _v
+def grouped_align(trf: TransformerData, groups: List[Tuple[int, int]]) -> Ragged:
+    """The alignment of merged tokens: each word gets its tokens' pieces, in order."""
+    data = numpy.asarray(trf.align.dataXd)
+    lengths = numpy.asarray(trf.align.lengths)
+    word_of_token = numpy.zeros(len(lengths), dtype="int64")
+    for w, (a, b) in enumerate(groups):
+        word_of_token[a:b] = w
+    word_of_entry = numpy.repeat(word_of_token, lengths)
+    order = numpy.lexsort((data, word_of_entry))
+    new_lengths = numpy.bincount(word_of_entry, minlength=len(groups)) if len(data) else numpy.zeros(len(groups), "int64")
+    return Ragged(data[order].astype("i"), new_lengths.astype("i"))
 
-    _v(get_examples, name)
 
-
-def _n_units(text: str) -> int:
-    from ..tokenizer import graphemes
-
-    return len(graphemes(text))
-
-
-def merge_tokens(doc: Doc, spans) -> None:
-    """Merge token ranges [start, end) and keep ``doc._.trf_data`` aligned to the result."""
+def _trf_data(doc: Doc):
     trf = doc._.trf_data if Doc.has_extension("trf_data") else None
-    new_align = None
-    if isinstance(trf, TransformerData) and len(trf.align.lengths) == len(doc):
-        data = numpy.asarray(trf.align.dataXd)
-        lengths = numpy.asarray(trf.align.lengths)
-        offsets = numpy.r_[0, numpy.cumsum(lengths)]
-        per_token = [data[offsets[i] : offsets[i + 1]] for i in range(len(doc))]
-        merged, i, span_iter = [], 0, iter(spans)
-        nxt = next(span_iter, None)
-        while i < len(doc):
-            if nxt is not None and i == nxt[0]:
-                merged.append(numpy.sort(numpy.concatenate(per_token[nxt[0] : nxt[1]])))
-                i = nxt[1]
-                nxt = next(span_iter, None)
-            else:
-                merged.append(per_token[i])
-                i += 1
-        new_align = Ragged(
-            numpy.concatenate(merged).astype("i") if merged else numpy.zeros((0,), "i"),
-            numpy.asarray([len(m) for m in merged], dtype="i"),
-        )
+    return trf if isinstance(trf, TransformerData) and len(trf.align.lengths) == len(doc) else None
+
+
+def rebuild_doc(doc: Doc, groups: List[Tuple[int, int]]) -> Doc:
+    """A new Doc whose tokens are the given token groups, with the same text,
+    user data and sentence starts, and the transformer output re-aligned."""
+    words = [doc[a:b].text for a, b in groups]
+    spaces = [bool(doc[b - 1].whitespace_) for a, b in groups]
+    sent_starts = [doc[a].is_sent_start for a, _ in groups] if doc.has_annotation("SENT_START") else None
+    new = Doc(doc.vocab, words=words, spaces=spaces, sent_starts=sent_starts)
+    new.user_data.update(doc.user_data)
+    trf = _trf_data(doc)
+    if trf is not None:
+        new._.trf_data = TransformerData(wordpieces=trf.wordpieces, model_output=trf.model_output, align=grouped_align(trf, groups))
+    return new
+
+
+def merge_tokens(doc: Doc, spans: List[Tuple[int, int]]) -> None:
+    """Merge token ranges [start, end) in place and keep ``doc._.trf_data`` aligned."""
+    trf = _trf_data(doc)
+    if trf is not None:
+        covered = {i for a, b in spans for i in range(a, b)}
+        groups = sorted(list(spans) + [(i, i + 1) for i in range(len(doc)) if i not in covered])
+        new_align = grouped_align(trf, groups)
     with doc.retokenize() as retok:
         for start, end in spans:
             retok.merge(doc[start:end])
-    if new_align is not None:
+    if trf is not None:
         doc._.trf_data = TransformerData(wordpieces=trf.wordpieces, model_output=trf.model_output, align=new_align)

@@ -29,28 +29,43 @@ def doc_units(doc: Doc) -> List[Tuple[int, int]]:
     return units
 
 
+def token_unit_sizes(doc: Doc) -> List[List[int]]:
+    """Character length of every unit of every token (empty for whitespace tokens)."""
+    return [[] if t.is_space else [1] * len(t.text) if len(t.text) == 1 or t.text.isascii() and t.text.isalnum()
+            else [len(g) for g in graphemes(t.text)] for t in doc]
+
+
 def piece_units(doc: Doc, trf: TransformerData) -> numpy.ndarray:
-    """For every entry of ``trf.align.data``, the unit it belongs to (-1: none)."""
+    """For every entry of ``trf.align.data``, the unit it belongs to (-1: none).
+
+    The entries of a token are its character pieces, window after window, in
+    order; the k-th piece of a token within one window is its k-th character.
+    """
+    data = numpy.asarray(trf.align.dataXd, dtype="int64")
+    lengths = numpy.asarray(trf.align.lengths, dtype="int64")
+    if not len(data):
+        return numpy.full(0, -1, dtype="i")
     width = trf.wordpieces.input_ids.shape[1] if trf.wordpieces.input_ids.size else 1
-    data = numpy.asarray(trf.align.dataXd, dtype="i")
-    lengths = numpy.asarray(trf.align.lengths, dtype="i")
-    out = numpy.full(len(data), -1, dtype="i")
-    unit, pos = 0, 0
-    for token, n in zip(doc, lengths):
-        idx = data[pos : pos + n]
-        if not token.is_space and n:
-            sizes = [len(g) for g in graphemes(token.text)]
-            char_unit = numpy.repeat(numpy.arange(len(sizes)), sizes) + unit
-            rows = idx // width
-            first = numpy.r_[0, numpy.flatnonzero(numpy.diff(rows)) + 1]
-            starts = numpy.repeat(first, numpy.diff(numpy.r_[first, n]))
-            offset = numpy.arange(n) - starts
-            out[pos : pos + n] = char_unit[numpy.minimum(offset, len(char_unit) - 1)]
-            unit += len(sizes)
-        elif not token.is_space:
-            unit += len(graphemes(token.text))
-        pos += n
-    return out
+    sizes = token_unit_sizes(doc)
+    n_chars = numpy.asarray([len(t.text) for t in doc], dtype="int64")
+    # unit of every character of every token, flattened; whitespace characters -> -1
+    char_unit = numpy.full(int(n_chars.sum()), -1, dtype="int64")
+    char_start = numpy.r_[0, numpy.cumsum(n_chars)[:-1]]
+    next_unit = 0
+    for i, unit_sizes in enumerate(sizes):
+        if unit_sizes:
+            units = numpy.repeat(numpy.arange(next_unit, next_unit + len(unit_sizes)), unit_sizes)
+            char_unit[char_start[i] : char_start[i] + len(units)] = units
+            next_unit += len(unit_sizes)
+    token_of = numpy.repeat(numpy.arange(len(lengths)), lengths)
+    row = data // width
+    new_group = numpy.r_[True, (token_of[1:] != token_of[:-1]) | (row[1:] != row[:-1])]
+    group_start = numpy.maximum.accumulate(numpy.where(new_group, numpy.arange(len(data)), 0))
+    offset = numpy.minimum(numpy.arange(len(data)) - group_start, numpy.maximum(n_chars[token_of] - 1, 0))
+    has_chars = n_chars[token_of] > 0
+    out = numpy.full(len(data), -1, dtype="int64")
+    out[has_chars] = char_unit[(char_start[token_of] + offset)[has_chars]]
+    return out.astype("i")
 
 
 def unit_vectors_forward(model: Model, docs: List[Doc], is_train: bool):
