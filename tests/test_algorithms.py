@@ -86,3 +86,43 @@ def test_bmes_roundtrip():
     one_hot = numpy.log(numpy.eye(4)[tags] + 1e-6)
     assert words_from_bmes(bmes_viterbi(one_hot)) == lengths
     assert len(bmes_viterbi(numpy.zeros((0, 4)))) == 0
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_crf_marginals_and_viterbi_against_enumeration(seed):
+    from spacy_mtl.algorithms.crf import crf_marginals, crf_viterbi, sequence_score
+
+    rng = numpy.random.default_rng(200 + seed)
+    n, T = int(rng.integers(1, 5)), 3
+    em, tr, st, en = rng.normal(size=(n, T)), rng.normal(size=(T, T)), rng.normal(size=T), rng.normal(size=T)
+    seqs = list(itertools.product(range(T), repeat=n))
+    scores = numpy.array([sequence_score(em, tr, st, en, s) for s in seqs])
+    probs = numpy.exp(scores - numpy.log(numpy.exp(scores).sum()))
+    log_z, unary, pair = crf_marginals(em, tr, st, en)
+    expected_unary, expected_pair = numpy.zeros((n, T)), numpy.zeros((T, T))
+    for seq, p in zip(seqs, probs):
+        for i, t in enumerate(seq):
+            expected_unary[i, t] += p
+        for a, b in zip(seq, seq[1:]):
+            expected_pair[a, b] += p
+    assert log_z == pytest.approx(numpy.log(numpy.exp(scores).sum()))
+    numpy.testing.assert_allclose(unary, expected_unary, atol=1e-9)
+    numpy.testing.assert_allclose(pair, expected_pair, atol=1e-9)
+    assert tuple(crf_viterbi(em, tr, st, en)) == seqs[int(scores.argmax())]
+
+
+def test_bioes_constraints_and_spans():
+    from spacy_mtl.algorithms.crf import bioes_constraints, bioes_to_spans, crf_viterbi, spans_to_bioes
+
+    tags = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+    start, trans, end = bioes_constraints(tags)
+    assert start.tolist() == [True, True, False, False, True, True, False, False, True]
+    assert trans[1, 2] and trans[1, 3] and not trans[1, 7] and not trans[0, 2] and trans[3, 5]
+    # emissions that prefer an ill-formed I-PER start; the constrained decoder must not produce it
+    em = numpy.full((3, 9), -5.0)
+    em[0, 2], em[1, 3], em[2, 0] = 5.0, 5.0, 5.0
+    path = crf_viterbi(em, numpy.where(trans, 0.0, -1e4), numpy.where(start, 0.0, -1e4), numpy.where(end, 0.0, -1e4))
+    decoded = [tags[t] for t in path]
+    assert decoded[0] in ("O", "B-PER", "S-PER", "B-LOC", "S-LOC")
+    assert spans_to_bioes(5, [(0, 2, "PER"), (3, 4, "LOC")]) == ["B-PER", "E-PER", "O", "S-LOC", "O"]
+    assert bioes_to_spans(["B-PER", "E-PER", "O", "S-LOC", "O"]) == [(0, 2, "PER"), (3, 4, "LOC")]

@@ -86,11 +86,7 @@ def read_conllu(path: Path, vocab: Optional[Vocab] = None, on_error: str = "stop
 
 
 def convert_conllu(path: Path, output: Path, on_error: str = "stop") -> int:
-    docs = DocBin(store_user_data=True)
-    n = 0
-    for doc in read_conllu(path, on_error=on_error):
-        docs.add(doc)
-        n += 1
+    docs = list(read_conllu(path, on_error=on_error))
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    docs.to_disk(output)
-    return n
+    DocBin(docs=docs, store_user_data=True).to_disk(output)
+    return len(docs)

@@ -1,0 +1,169 @@
+"""`ner`: named entities over words, BIOES tags decoded by a constrained CRF.
+
+The default head writes ``doc.ents``; a head with ``spans_key`` set (e.g. a
+second label set such as ``ner_resume``) writes ``doc.spans[spans_key]`` so
+several NER heads can live in one pipeline.
+"""
+from itertools import islice
+from typing import Callable, Dict, Iterable, List, Optional
+
+import numpy
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.scorer import Scorer
+from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import registry
+from thinc.api import Config, Model
+
+from ..algorithms.crf import bioes_constraints, bioes_to_spans, crf_marginals, crf_viterbi
+from ..extensions import has_layer
+
+DEFAULT_NER_MODEL = Config().from_str("""
+[model]
+@architectures = "spacy_mtl.CRFTagger.v1"
+nO = null
+
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+""")["model"]
+
+NEG = -1e4  # forbidden moves: finite, so marginals stay well defined
+
+
+@Language.factory(
+    "mtl_ner",
+    assigns=["doc.ents", "doc.spans"],
+    default_config={"model": DEFAULT_NER_MODEL, "spans_key": None, "layer": "ner",
+                    "scorer": {"@scorers": "spacy_mtl.ner_scorer.v1"}},
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_ner(nlp: Language, name: str, model: Model, spans_key: Optional[str], layer: str, scorer: Optional[Callable]):
+    """Named entities with a CRF. ``layer``: the annotation layer name its training docs carry."""
+    return CRFEntityRecognizer(nlp.vocab, model, name, spans_key=spans_key, layer=layer, scorer=scorer)
+
+
+def biluo_to_bioes(tag: Optional[str]) -> Optional[str]:
+    if tag is None or tag == "-" or tag == "":
+        return None
+    return {"U": "S", "L": "E"}.get(tag[0], tag[0]) + tag[1:] if tag != "O" else "O"
+
+
+class CRFEntityRecognizer(TrainablePipe):
+    def __init__(self, vocab, model: Model, name: str = "ner", *, spans_key: Optional[str] = None,
+                 layer: str = "ner", scorer: Optional[Callable] = None):
+        self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
+        self.cfg: Dict = {"labels": [], "spans_key": spans_key, "layer": layer}
+
+    @property
+    def labels(self):
+        return tuple(self.cfg["labels"])
+
+    @property
+    def tags(self) -> List[str]:
+        return ["O"] + [f"{p}-{label}" for label in self.labels for p in "BIES"]
+
+    def add_label(self, label: str) -> int:
+        if label in self.cfg["labels"]:
+            return 0
+        self.cfg["labels"].append(label)
+        return 1
+
+    def _potentials(self):
+        """CRF potentials with the BIOES constraints folded in."""
+        allowed_start, allowed_trans, allowed_end = bioes_constraints(self.tags)
+        get = lambda n: numpy.asarray(self.model.get_param(n), dtype="float64")  # noqa: E731
+        return (numpy.where(allowed_trans, get("transitions"), NEG), numpy.where(allowed_start, get("start"), NEG),
+                numpy.where(allowed_end, get("end"), NEG))
+
+    def predict(self, docs: Iterable[Doc]):
+        docs = list(docs)
+        if not any(len(d) for d in docs):
+            return [[] for _ in docs]
+        emissions = self.model.predict(docs)
+        trans, start, end = self._potentials()
+        tags = self.tags
+        out = []
+        for em in emissions:
+            path = crf_viterbi(numpy.asarray(em, dtype="float64"), trans, start, end) if len(em) else []
+            out.append(bioes_to_spans([tags[t] for t in path]))
+        return out
+
+    def set_annotations(self, docs: Iterable[Doc], spans) -> None:
+        for doc, doc_spans in zip(docs, spans):
+            ents = [Span(doc, s, e, label=label) for s, e, label in doc_spans]
+            if self.cfg["spans_key"]:
+                doc.spans[self.cfg["spans_key"]] = ents
+            else:
+                doc.set_ents(ents, default="outside")
+
+    def _gold_tags(self, eg: Example) -> Optional[List[Optional[str]]]:
+        if not has_layer(eg.reference, self.cfg["layer"]):
+            return None
+        return [biluo_to_bioes(t) for t in eg.get_aligned_ner()]
+
+    def get_loss(self, examples: Iterable[Example], emissions):
+        """Negative log-likelihood of the gold tags, marginalising over unknown positions."""
+        validate_examples(examples, "CRFEntityRecognizer.get_loss")
+        trans, start, end = self._potentials()
+        index = {t: i for i, t in enumerate(self.tags)}
+        d_emissions, loss = [], 0.0
+        d_trans, d_start, d_end = numpy.zeros_like(trans), numpy.zeros_like(start), numpy.zeros_like(end)
+        for eg, em in zip(examples, emissions):
+            em = numpy.asarray(em, dtype="float64")
+            gold = self._gold_tags(eg)
+            if gold is None or not len(em) or all(t is None for t in gold):
+                d_emissions.append(numpy.zeros(em.shape, dtype="f"))
+                continue
+            clamped = em.copy()
+            for i, tag in enumerate(gold):
+                if tag is not None and tag in index:
+                    keep = clamped[i, index[tag]]
+                    clamped[i] = NEG
+                    clamped[i, index[tag]] = keep
+            log_z, unary, pair = crf_marginals(em, trans, start, end)
+            log_z_gold, unary_gold, pair_gold = crf_marginals(clamped, trans, start, end)
+            loss += log_z - log_z_gold
+            d_emissions.append((unary - unary_gold).astype("f"))
+            d_trans += pair - pair_gold
+            d_start += unary[0] - unary_gold[0]
+            d_end += unary[-1] - unary_gold[-1]
+        for name, grad in (("transitions", d_trans), ("start", d_start), ("end", d_end)):
+            self.model.inc_grad(name, grad.astype("f"))
+        return float(loss), d_emissions
+
+    def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None,
+                   labels: Optional[List[str]] = None):
+        validate_get_examples(get_examples, "CRFEntityRecognizer.initialize")
+        if labels is None:
+            labels = sorted({ent.label_ for eg in get_examples() if has_layer(eg.reference, self.cfg["layer"])
+                             for ent in eg.reference.ents})
+        for label in labels:
+            self.add_label(label)
+        self.model.set_dim("nO", len(self.tags))
+        self.model.initialize(X=[eg.predicted for eg in islice(get_examples(), 10)])
+
+
+def score_entities(examples: Iterable[Example], spans_key: Optional[str] = None, layer: str = "ner", **kwargs) -> Dict:
+    """Entity P/R/F overall and per type, over the docs that carry ``layer``.
+
+    The default head is scored on ``doc.ents`` (keys ``ents_*``); a head with a
+    spans key on ``doc.spans[key]`` against the gold ``doc.ents`` (keys ``spans_{key}_*``)."""
+    examples = [eg for eg in examples if has_layer(eg.reference, layer)]
+    if spans_key is None:
+        return Scorer.score_spans(examples, "ents")
+
+    def getter(doc, attr):
+        return doc.spans[spans_key] if spans_key in doc.spans else doc.ents
+
+    return Scorer.score_spans(examples, f"spans_{spans_key}", getter=getter, has_annotation=lambda doc: True)
+
+
+@registry.scorers("spacy_mtl.ner_scorer.v1")
+def make_ner_scorer():
+    return score_entities
