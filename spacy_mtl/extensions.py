@@ -1,15 +1,73 @@
-"""Doc extensions shared by the components (plain data, so they serialise)."""
-from typing import Iterable, Optional, Set
+"""Doc extensions (plain lists/dicts/ints, so they survive DocBin, to_bytes and n_process).
 
-from spacy.tokens import Doc
+* ``doc._.mtl_layers``: the annotation layers a training doc really carries.
+* ``doc._.sdp``: semantic dependency arcs ``[head, dep, label]``, head -1 = root.
+* ``doc._.srl``: ``[{"predicate": i, "sense": str, "arguments": [[start, end, label], ...]}]``,
+  token offsets, end exclusive.
+* ``token._.sdp_heads`` / ``doc._.srl_frames``: accessors returning Tokens and Spans.
+* ``doc._.to_dict()``: the HanLP-style view of the whole analysis.
+"""
+from typing import Dict, Iterable, List, Optional
+
+from spacy.tokens import Doc, Span, Token
 
 ALL_LAYERS = ("tok", "tag", "pos", "morph", "lemma", "dep", "ner", "srl", "sdp", "con", "amr")
 
 
+def _sdp_heads(token: Token) -> List:
+    arcs = token.doc._.sdp or []
+    return [(None if h < 0 else token.doc[h], label) for h, d, label in arcs if d == token.i]
+
+
+def _srl_frames(doc: Doc) -> List[Dict]:
+    return [
+        {"predicate": doc[f["predicate"]], "sense": f["sense"],
+         "arguments": [Span(doc, s, e, label=label) for s, e, label in f["arguments"]]}
+        for f in (doc._.srl or [])
+    ]
+
+
+def to_dict(doc: Doc) -> Dict:
+    """The analysis as HanLP users know it: ``tok``, ``pos``, ``ner`` as (text, label, start, end), ``dep`` as (head, rel) with 1-based heads (0 = root), ``srl``, ``sdp``."""
+    out: Dict = {"tok": [t.text for t in doc]}
+    if doc.has_annotation("TAG"):
+        out["pos"] = [t.tag_ for t in doc]
+    if doc.has_annotation("POS"):
+        out["upos"] = [t.pos_ for t in doc]
+    if doc.has_annotation("LEMMA"):
+        out["lemma"] = [t.lemma_ for t in doc]
+    if doc.has_annotation("MORPH"):
+        out["feats"] = [str(t.morph) for t in doc]
+    if doc.has_annotation("ENT_IOB"):
+        out["ner"] = [(e.text, e.label_, e.start, e.end) for e in doc.ents]
+    for key, group in doc.spans.items():
+        out[key] = [(s.text, s.label_, s.start, s.end) for s in group]
+    if doc.has_annotation("DEP"):
+        out["dep"] = [(0 if t.head.i == t.i else t.head.i + 1, t.dep_) for t in doc]
+    if doc._.srl is not None:
+        out["srl"] = [
+            [(doc[s:e].text, label, s, e) for s, e, label in f["arguments"]]
+            + [(doc[f["predicate"]].text, "PRED", f["predicate"], f["predicate"] + 1)]
+            for f in doc._.srl
+        ]
+    if doc._.sdp is not None:
+        heads: List[List] = [[] for _ in doc]
+        for h, d, label in doc._.sdp:
+            heads[d].append((h + 1, label))
+        out["sdp"] = heads
+    return out
+
+
 def register_extensions() -> None:
-    if not Doc.has_extension("mtl_layers"):
-        # Which annotation layers a training document really carries (None = all it has).
-        Doc.set_extension("mtl_layers", default=None)
+    for name in ("mtl_layers", "sdp", "srl"):
+        if not Doc.has_extension(name):
+            Doc.set_extension(name, default=None)
+    if not Token.has_extension("sdp_heads"):
+        Token.set_extension("sdp_heads", getter=_sdp_heads)
+    if not Doc.has_extension("srl_frames"):
+        Doc.set_extension("srl_frames", getter=_srl_frames)
+    if not Doc.has_extension("to_dict"):
+        Doc.set_extension("to_dict", method=to_dict)
 
 
 def has_layer(doc: Doc, layer: str) -> bool:

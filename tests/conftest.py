@@ -20,10 +20,22 @@ def gsd_docs():
     from spacy_mtl.corpora.ner import add_entities, read_uner
     from spacy_mtl.corpora.ud import read_conllu
 
+    from spacy_mtl.corpora.srl import add_frames, read_up
+
     vocab = Vocab()
     docs = list(read_conllu(GSDSIMP / "zh_gsdsimp-ud-dev.conllu", vocab))[:40]
     add_entities(docs, list(read_uner(CORPORA / "UNER_Chinese-GSDSIMP" / "zh_gsdsimp-ud-dev.iob2", vocab)))
+    add_frames(docs, read_up(CORPORA / "UP_Chinese-GSD" / "zh_gsd-up-dev.conllup"))
     return docs
+
+
+@pytest.fixture(scope="session")
+def sdp_docs():
+    from spacy.vocab import Vocab
+
+    from spacy_mtl.corpora.sdp import read_semeval
+
+    return list(read_semeval(CORPORA / "SemEval-2016" / "validation" / "news.valid.conll", Vocab()))[:30]
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +46,12 @@ def tiny_encoder(tmp_path_factory, gsd_docs):
     return build_tiny_encoder(tmp_path_factory.mktemp("encoder") / "tiny", chars)
 
 
-def tiny_config(encoder: Path, train: Path, dev: Path, steps: int = 4):
+def tiny_config(encoder: Path, train: Path, dev: Path, train_sdp: Path, dev_sdp: Path, steps: int = 4):
     from spacy.util import load_config
 
     overrides = {
         "paths.encoder": str(encoder), "paths.train_ud": str(train), "paths.dev_ud": str(dev),
+        "paths.train_sdp": str(train_sdp), "paths.dev_sdp": str(dev_sdp),
         "components.dep.model.arc_width": 16, "components.dep.model.label_width": 8,
         "components.lemma.min_tree_freq": 1, "components.transformer.model.get_spans.window": 24,
         "components.transformer.model.get_spans.overlap": 8,
@@ -48,13 +61,15 @@ def tiny_config(encoder: Path, train: Path, dev: Path, steps: int = 4):
 
 
 @pytest.fixture(scope="session")
-def corpus_files(tmp_path_factory, gsd_docs):
+def corpus_files(tmp_path_factory, gsd_docs, sdp_docs):
     from spacy.tokens import DocBin
 
     folder = tmp_path_factory.mktemp("corpus")
     DocBin(docs=gsd_docs[:30], store_user_data=True).to_disk(folder / "train.spacy")
     DocBin(docs=gsd_docs[30:], store_user_data=True).to_disk(folder / "dev.spacy")
-    return folder / "train.spacy", folder / "dev.spacy"
+    DocBin(docs=sdp_docs[:20], store_user_data=True).to_disk(folder / "sdp-train.spacy")
+    DocBin(docs=sdp_docs[20:], store_user_data=True).to_disk(folder / "sdp-dev.spacy")
+    return folder / "train.spacy", folder / "dev.spacy", folder / "sdp-train.spacy", folder / "sdp-dev.spacy"
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Universal Dependencies CoNLL-U → spaCy Docs, keeping the text exactly."""
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 import conllu
 from spacy.tokens import Doc, DocBin
@@ -14,6 +14,24 @@ UD_LAYERS = ("tok", "tag", "pos", "morph", "lemma", "dep")
 
 class CorpusError(ValueError):
     """A malformed sentence, reported with its file and line."""
+
+
+def _blocks_with_lines(path: Path) -> Iterator[Tuple[int, List[str]]]:
+    """(first line number, lines) of every blank-line separated block."""
+    block: List[str] = []
+    first = 0
+    with Path(path).open(encoding="utf8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if line.strip():
+                if not block:
+                    first = n
+                block.append(line)
+            elif block:
+                yield first, block
+                block = []
+    if block:
+        yield first, block
 
 
 def _sentence_lines(path: Path) -> List[int]:
@@ -66,6 +84,8 @@ def sentence_to_doc(vocab: Vocab, sentence: conllu.TokenList) -> Doc:
     if text is not None and text.strip() != doc.text.strip():
         raise CorpusError(f"the words do not spell the sentence text {text!r}")
     set_layers(doc, UD_LAYERS)
+    if "sent_id" in sentence.metadata:
+        doc.user_data["sent_id"] = sentence.metadata["sent_id"]
     return doc
 
 

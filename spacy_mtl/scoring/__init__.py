@@ -1,5 +1,7 @@
 """Scores on predicted segmentation, words matched by character span (CoNLL 2018 style).
 
+Only the documents that carry a score's layer (``doc._.mtl_layers``) count for it.
+
 For every attribute, a predicted word is correct when a gold word has exactly
 the same character span and the same value; precision divides by the
 predicted words, recall by the gold words, and the reported score is their F1
@@ -12,12 +14,16 @@ from spacy.scorer import PRFScore
 from spacy.training import Example
 from spacy.util import registry
 
+from ..extensions import has_layer
+
 ATTR_GETTERS = {
     "pos": lambda t: t.pos_,
     "tag": lambda t: t.tag_,
     "morph": lambda t: str(t.morph),
     "lemma": lambda t: t.lemma_,
 }
+# the annotation layer a training/evaluation doc must carry for each score
+ATTR_LAYERS = {"pos": "pos", "tag": "tag", "morph": "morph", "lemma": "lemma"}
 
 
 def _words(doc) -> Dict:
@@ -42,18 +48,22 @@ def score_words(examples: Iterable[Example], attrs: Iterable[str] = (), deps: bo
     scores = {a: PRFScore() for a in attrs}
     uas, las = PRFScore(), PRFScore()
     for eg in examples:
+        if not has_layer(eg.reference, "tok"):
+            continue
         pred, gold = _words(eg.predicted), _words(eg.reference)
         matched = set(pred) & set(gold)
         words.tp += len(matched)
         words.fp += len(pred) - len(matched)
         words.fn += len(gold) - len(matched)
         for attr in attrs:
+            if not has_layer(eg.reference, ATTR_LAYERS[attr]):
+                continue
             get = ATTR_GETTERS[attr]
             tp = sum(1 for k in matched if get(pred[k]) == get(gold[k]))
             scores[attr].tp += tp
             scores[attr].fp += len(pred) - tp
             scores[attr].fn += len(gold) - tp
-        if deps:
+        if deps and has_layer(eg.reference, "dep"):
             u = sum(1 for k in matched if _head_key(pred[k]) == _head_key(gold[k]))
             lab = sum(
                 1 for k in matched
@@ -75,6 +85,8 @@ def score_words(examples: Iterable[Example], attrs: Iterable[str] = (), deps: bo
 def score_tokenization(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
     words = PRFScore()
     for eg in examples:
+        if not has_layer(eg.reference, "tok"):
+            continue
         pred, gold = set(_words(eg.predicted)), set(_words(eg.reference))
         words.tp += len(pred & gold)
         words.fp += len(pred - gold)

@@ -2,5 +2,7 @@ from .char_transformer import create_char_transformer, configure_piece_windows
 from .segmenter import build_segmenter_model
 from .biaffine import build_biaffine_parser_model
 from .crf_tagger import build_crf_tagger
+from .srl import build_srl_model
 
-__all__ = ["create_char_transformer", "configure_piece_windows", "build_segmenter_model", "build_biaffine_parser_model", "build_crf_tagger"]
+__all__ = ["create_char_transformer", "configure_piece_windows", "build_segmenter_model", "build_biaffine_parser_model",
+           "build_crf_tagger", "build_srl_model"]

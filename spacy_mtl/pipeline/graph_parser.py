@@ -1,0 +1,198 @@
+"""`sdp`: semantic dependency graphs — every word may have zero, one or several heads.
+
+Same biaffine scorer as `dep`; arcs are scored independently (sigmoid), kept
+above ``threshold``; a word with no arc above it keeps its best head, and a
+sentence with no root keeps its likeliest root, so the graph covers every word.
+Writes ``doc._.sdp`` = [[head, dep, label], ...] with head -1 for the root.
+"""
+from itertools import islice
+from typing import Callable, Dict, Iterable, List, Optional
+
+import numpy
+import srsly
+from spacy import util
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import registry
+from thinc.api import Model
+
+from ..extensions import has_layer
+from .biaffine_parser import DEFAULT_PARSER_MODEL, _log_softmax
+
+
+@Language.factory(
+    "mtl_sdp",
+    assigns=["doc._.sdp"],
+    default_config={"model": DEFAULT_PARSER_MODEL, "threshold": 0.5,
+                    "scorer": {"@scorers": "spacy_mtl.sdp_scorer.v1"}},
+    default_score_weights={"sdp_lf": 1.0, "sdp_uf": 0.0},
+)
+def make_graph_parser(nlp: Language, name: str, model: Model, threshold: float, scorer: Optional[Callable]):
+    """Semantic dependency graphs (SemEval-2016 Task 9 style)."""
+    return GraphParser(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + numpy.exp(-numpy.clip(x, -30, 30)))
+
+
+def gold_arcs(predicted: Doc, reference: Doc, start: int, end: int) -> Optional[Dict]:
+    """{(dep, head): label} in chunk positions (1-based, 0 = root), or None if the
+    words do not all match the reference by character span."""
+    pos = {(predicted[i].idx, len(predicted[i].text)): i - start + 1 for i in range(start, end)}
+    ref_pos = {}
+    for t in reference:
+        key = (t.idx, len(t.text))
+        if key in pos:
+            ref_pos[t.i] = pos[key]
+    if len(ref_pos) != end - start:
+        return None
+    arcs = {}
+    for h, d, label in reference._.sdp or []:
+        if d in ref_pos and (h < 0 or h in ref_pos):
+            arcs[(ref_pos[d], 0 if h < 0 else ref_pos[h])] = label
+    return arcs
+
+
+def decode_graph(arc_scores: numpy.ndarray, threshold: float) -> List[tuple]:
+    """(dep, head) pairs, 1-based words, head 0 = root, from arc scores [n+1, n+1]."""
+    probs = _sigmoid(arc_scores)
+    n = probs.shape[0] - 1
+    numpy.fill_diagonal(probs, 0.0)
+    probs[0, :] = 0.0
+    chosen = probs > threshold
+    for d in range(1, n + 1):
+        if not chosen[d].any():
+            chosen[d, probs[d].argmax()] = True
+    if n and not chosen[1:, 0].any():
+        chosen[1 + probs[1:, 0].argmax(), 0] = True
+    return [(int(d), int(h)) for d, h in zip(*numpy.nonzero(chosen))]
+
+
+class GraphParser(TrainablePipe):
+    def __init__(self, vocab, model: Model, name: str = "sdp", *, threshold: float = 0.5, scorer: Optional[Callable] = None):
+        self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
+        self.cfg: Dict = {"labels": [], "threshold": threshold, "width": model.attrs["scorer_cfg"]["width"]}
+
+    @property
+    def labels(self):
+        return tuple(self.cfg["labels"])
+
+    def add_label(self, label: str) -> int:
+        if label in self.cfg["labels"]:
+            return 0
+        self.cfg["labels"].append(label)
+        return 1
+
+    def predict(self, docs: Iterable[Doc]):
+        docs = list(docs)
+        if not any(len(d) for d in docs):
+            return ([], [], [])
+        return self.model.predict(docs)
+
+    def set_annotations(self, docs: Iterable[Doc], scores) -> None:
+        docs = list(docs)
+        chunks, arcs, rels = scores
+        graphs: Dict[int, List] = {d: [] for d in range(len(docs))}
+        for (d, start, end), arc, rel in zip(chunks, arcs, rels):
+            for dep, head in decode_graph(arc, self.cfg["threshold"]):
+                label = self.labels[int(rel[dep, head].argmax())] if self.labels else ""
+                graphs[d].append([start + head - 1 if head else -1, start + dep - 1, label])
+        for d, doc in enumerate(docs):
+            doc._.sdp = sorted(graphs[d], key=lambda a: (a[1], a[0]))
+
+    def get_loss(self, examples: Iterable[Example], scores):
+        validate_examples(examples, "GraphParser.get_loss")
+        examples = list(examples)
+        chunks, arcs, rels = scores
+        index = {label: i for i, label in enumerate(self.labels)}
+        d_arcs, d_rels, loss = [], [], 0.0
+        for (d, start, end), arc, rel in zip(chunks, arcs, rels):
+            d_arc, d_rel = numpy.zeros_like(arc), numpy.zeros_like(rel)
+            eg = examples[d]
+            gold = gold_arcs(eg.predicted, eg.reference, start, end) if has_layer(eg.reference, "sdp") and eg.reference._.sdp is not None else None
+            if gold is not None:
+                target = numpy.zeros_like(arc)
+                for (dep, head) in gold:
+                    target[dep, head] = 1.0
+                mask = numpy.ones_like(arc)
+                mask[0, :] = 0.0
+                numpy.fill_diagonal(mask, 0.0)
+                p = _sigmoid(arc)
+                d_arc = ((p - target) * mask).astype(arc.dtype)
+                loss -= float((mask * (target * numpy.log(p + 1e-9) + (1 - target) * numpy.log(1 - p + 1e-9))).sum())
+                for (dep, head), label in gold.items():
+                    if label in index:
+                        p_rel = numpy.exp(_log_softmax(rel[dep, head], axis=-1))
+                        d_rel[dep, head] = p_rel
+                        d_rel[dep, head, index[label]] -= 1.0
+                        loss -= float(numpy.log(p_rel[index[label]] + 1e-9))
+            d_arcs.append(d_arc)
+            d_rels.append(d_rel)
+        return loss, (d_arcs, d_rels)
+
+    def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None, labels: Optional[List[str]] = None):
+        validate_get_examples(get_examples, "GraphParser.initialize")
+        if labels is None:
+            labels = sorted({label for eg in get_examples() if has_layer(eg.reference, "sdp")
+                             for _, _, label in (eg.reference._.sdp or [])})
+        for label in labels:
+            self.add_label(label)
+        self.model.attrs["n_labels"] = len(self.labels)
+        self.model.initialize(X=[eg.predicted for eg in islice(get_examples(), 10)])
+        self.cfg["width"] = self.model.attrs["scorer_cfg"]["width"]
+
+    def _resize_for_cfg(self) -> None:
+        if self.cfg.get("width"):
+            self.model.attrs["scorer_cfg"]["width"] = self.cfg["width"]
+        if self.model.attrs["n_labels"] != len(self.labels) or len(self.model.layers) < 2:
+            self.model.attrs["resize"](self.model, len(self.labels))
+
+    def from_bytes(self, bytes_data, *, exclude=tuple()):
+        msg = srsly.msgpack_loads(bytes_data)
+        if "cfg" in msg:
+            self.cfg.update(srsly.json_loads(msg["cfg"]))
+        self._resize_for_cfg()
+        return super().from_bytes(bytes_data, exclude=exclude)
+
+    def from_disk(self, path, *, exclude=tuple()):
+        cfg_path = util.ensure_path(path) / "cfg"
+        if cfg_path.exists():
+            self.cfg.update(srsly.read_json(cfg_path))
+        self._resize_for_cfg()
+        return super().from_disk(path, exclude=exclude)
+
+
+def score_sdp(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
+    """Labelled/unlabelled F over arcs (SemEval-2016 Task 9 LF/UF), plus the same
+    for non-local arcs (NLF/NUF: arcs of words that have more than one head).
+    Arcs are compared by the character spans of their two words; root arcs count."""
+    counts = {k: [0, 0, 0] for k in ("lf", "uf", "nlf", "nuf")}  # tp, pred, gold
+    for eg in examples:
+        if not has_layer(eg.reference, "sdp") or eg.reference._.sdp is None:
+            continue
+        sets = []
+        for doc in (eg.predicted, eg.reference):
+            key = lambda i: None if i < 0 else (doc[i].idx, doc[i].idx + len(doc[i].text))  # noqa: E731
+            arcs = doc._.sdp or []
+            n_heads: Dict[int, int] = {}
+            for _, dep, _ in arcs:
+                n_heads[dep] = n_heads.get(dep, 0) + 1
+            labelled = {(key(h), key(d), lab) for h, d, lab in arcs}
+            nonlocal_ = {(key(h), key(d), lab) for h, d, lab in arcs if n_heads[d] > 1}
+            sets.append((labelled, {a[:2] for a in labelled}, nonlocal_, {a[:2] for a in nonlocal_}))
+        for name, pred, gold in zip(("lf", "uf", "nlf", "nuf"), sets[0], sets[1]):
+            counts[name][0] += len(pred & gold)
+            counts[name][1] += len(pred)
+            counts[name][2] += len(gold)
+    out: Dict[str, Optional[float]] = {}
+    for name, (tp, n_pred, n_gold) in counts.items():
+        out[f"sdp_{name}"] = 2 * tp / (n_pred + n_gold) if n_pred + n_gold else None
+    return out
+
+
+@registry.scorers("spacy_mtl.sdp_scorer.v1")
+def make_sdp_scorer():
+    return score_sdp

@@ -1,0 +1,225 @@
+"""`srl`: predicates with their sense, and labelled argument spans, over words.
+
+One softmax per word decides "no predicate" or a sense; for every predicate a
+BIOES CRF over the words gives its arguments (well-formed, non-overlapping
+spans). Writes ``doc._.srl``; ``doc._.srl_frames`` gives Tokens and Spans.
+"""
+from itertools import islice
+from typing import Callable, Dict, Iterable, List, Optional
+
+import numpy
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import registry
+from thinc.api import Config, Model, set_dropout_rate
+
+from ..algorithms.crf import bioes_constraints, bioes_to_spans, crf_marginals, crf_viterbi, spans_to_bioes
+from ..extensions import has_layer
+from ..ml.models.srl import pair_features
+
+NO_PREDICATE = "_"
+UNKNOWN_SENSE = "PRED"  # a predicate whose sense was not seen in training
+NEG = -1e4
+
+DEFAULT_SRL_MODEL = Config().from_str("""
+[model]
+@architectures = "spacy_mtl.SRLModel.v1"
+hidden_width = 256
+dropout = 0.1
+
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+""")["model"]
+
+
+@Language.factory(
+    "mtl_srl",
+    assigns=["doc._.srl"],
+    default_config={"model": DEFAULT_SRL_MODEL, "scorer": {"@scorers": "spacy_mtl.srl_scorer.v1"}},
+    default_score_weights={"srl_arg_f": 1.0, "srl_pred_f": 0.0, "srl_arg_head_f": 0.0},
+)
+def make_srl(nlp: Language, name: str, model: Model, scorer: Optional[Callable]):
+    """Semantic role labelling (Universal PropBank style)."""
+    return SemanticRoleLabeler(nlp.vocab, model, name, scorer=scorer)
+
+
+def _non_overlapping(spans):
+    kept, taken = [], set()
+    for s, e, label in sorted(spans, key=lambda a: (a[0], -a[1])):
+        if not taken & set(range(s, e)):
+            kept.append((s, e, label))
+            taken.update(range(s, e))
+    return kept
+
+
+def _words_match(predicted: Doc, reference: Doc) -> bool:
+    return len(predicted) == len(reference) and all(a.idx == b.idx and len(a) == len(b) for a, b in zip(predicted, reference))
+
+
+class SemanticRoleLabeler(TrainablePipe):
+    def __init__(self, vocab, model: Model, name: str = "srl", *, scorer: Optional[Callable] = None):
+        self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
+        self.cfg: Dict = {"senses": [NO_PREDICATE, UNKNOWN_SENSE], "labels": []}
+
+    @property
+    def labels(self):
+        return tuple(self.cfg["labels"])
+
+    @property
+    def tags(self) -> List[str]:
+        return ["O"] + [f"{p}-{label}" for label in self.labels for p in "BIES"]
+
+    def _potentials(self):
+        allowed_start, allowed_trans, allowed_end = bioes_constraints(self.tags)
+        get = lambda n: numpy.asarray(self.model.get_param(n), dtype="float64")  # noqa: E731
+        return (numpy.where(allowed_trans, get("transitions"), NEG), numpy.where(allowed_start, get("start"), NEG),
+                numpy.where(allowed_end, get("end"), NEG))
+
+    def predict(self, docs: Iterable[Doc]):
+        docs = list(docs)
+        if not any(len(d) for d in docs):
+            return [[] for _ in docs]
+        tok2vec, predicates, arguments = self.model.layers
+        vectors = tok2vec.predict(docs)
+        trans, start, end = self._potentials()
+        tags, senses = self.tags, self.cfg["senses"]
+        out = []
+        for X in vectors:
+            frames = []
+            if len(X):
+                classes = predicates.predict(X).argmax(1)
+                for p in numpy.flatnonzero(classes):
+                    F, _ = pair_features(X, int(p))
+                    path = crf_viterbi(numpy.asarray(arguments.predict(F), dtype="float64"), trans, start, end)
+                    frames.append({"predicate": int(p), "sense": senses[classes[p]],
+                                   "arguments": [[s, e, label] for s, e, label in bioes_to_spans([tags[t] for t in path])]})
+            out.append(frames)
+        return out
+
+    def set_annotations(self, docs: Iterable[Doc], frames) -> None:
+        for doc, doc_frames in zip(docs, frames):
+            doc._.srl = doc_frames
+
+    def update(self, examples: Iterable[Example], *, drop: float = 0.0, sgd=None, losses=None):
+        """Predicate classes and, for the gold predicates, argument CRFs, in one backward pass."""
+        examples = list(examples)
+        validate_examples(examples, "SemanticRoleLabeler.update")
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        set_dropout_rate(self.model, drop)
+        tok2vec, predicates, arguments = self.model.layers
+        docs = [eg.predicted for eg in examples]
+        vectors, bp_vectors = tok2vec.begin_update(docs)
+        d_vectors = [numpy.zeros_like(X) for X in vectors]
+        trans, start, end = self._potentials()
+        d_trans, d_start, d_end = numpy.zeros_like(trans), numpy.zeros_like(start), numpy.zeros_like(end)
+        sense_index = {s: i for i, s in enumerate(self.cfg["senses"])}
+        tag_index = {t: i for i, t in enumerate(self.tags)}
+        loss = 0.0
+        for i, (eg, X) in enumerate(zip(examples, vectors)):
+            ref = eg.reference
+            if not len(X) or not has_layer(ref, "srl") or ref._.srl is None or not _words_match(eg.predicted, ref):
+                continue
+            probs, bp_pred = predicates.begin_update(X)
+            gold = numpy.zeros(len(X), dtype="i")
+            for f in ref._.srl:
+                gold[f["predicate"]] = sense_index.get(f["sense"], 1)
+            d_probs = probs.copy()
+            d_probs[numpy.arange(len(X)), gold] -= 1.0
+            loss -= float(numpy.log(probs[numpy.arange(len(X)), gold] + 1e-9).sum())
+            d_vectors[i] += bp_pred(d_probs)
+            for f in ref._.srl:
+                p = f["predicate"]
+                F, bp_F = pair_features(X, p)
+                emissions, bp_args = arguments.begin_update(F)
+                em = numpy.asarray(emissions, dtype="float64")
+                gold_tags = [tag_index.get(t, 0) for t in spans_to_bioes(len(X), _non_overlapping(f["arguments"]))]
+                clamped = numpy.full_like(em, NEG)
+                clamped[numpy.arange(len(X)), gold_tags] = em[numpy.arange(len(X)), gold_tags]
+                log_z, unary, pair = crf_marginals(em, trans, start, end)
+                log_z_gold, unary_gold, pair_gold = crf_marginals(clamped, trans, start, end)
+                loss += log_z - log_z_gold
+                d_trans += pair - pair_gold
+                d_start += unary[0] - unary_gold[0]
+                d_end += unary[-1] - unary_gold[-1]
+                d_vectors[i] += bp_F(bp_args((unary - unary_gold).astype("f")))
+        for name, grad in (("transitions", d_trans), ("start", d_start), ("end", d_end)):
+            self.model.inc_grad(name, grad.astype("f"))
+        bp_vectors(d_vectors)
+        if sgd not in (None, False):
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples, scores):  # update() computes the loss
+        raise NotImplementedError("SemanticRoleLabeler computes its loss in update()")
+
+    def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None,
+                   labels: Optional[Dict] = None):
+        validate_get_examples(get_examples, "SemanticRoleLabeler.initialize")
+        senses, roles = set(), set()
+        for eg in get_examples():
+            if has_layer(eg.reference, "srl"):
+                for f in eg.reference._.srl or []:
+                    senses.add(f["sense"])
+                    roles.update(label for _, _, label in f["arguments"])
+        if labels is not None:
+            senses, roles = set(labels.get("senses", senses)), set(labels.get("roles", roles))
+        self.cfg["senses"] = [NO_PREDICATE, UNKNOWN_SENSE] + sorted(senses - {NO_PREDICATE, UNKNOWN_SENSE})
+        self.cfg["labels"] = sorted(roles)
+        self.model.set_dim("nP", len(self.cfg["senses"]))
+        self.model.set_dim("nA", len(self.tags))
+        self.model.initialize(X=[eg.predicted for eg in islice(get_examples(), 10)])
+
+
+def score_srl(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
+    """Predicate F1 (by word span; sense ignored), argument P/R/F by exact span
+    and label (with the predicate), and by head: the predicted span's syntactic
+    root against UP's gold argument head."""
+    counts = {k: [0, 0, 0] for k in ("pred", "arg", "arg_head", "sense")}
+    for eg in examples:
+        ref = eg.reference
+        if not has_layer(ref, "srl") or ref._.srl is None:
+            continue
+        pred_doc = eg.predicted
+        def wkey(doc, i):  # noqa: E306
+            return (doc[i].idx, doc[i].idx + len(doc[i].text))
+        def skey(doc, s, e):  # noqa: E306
+            return (doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text))
+        gold_preds = {wkey(ref, f["predicate"]): f for f in ref._.srl}
+        pred_preds = {wkey(pred_doc, f["predicate"]): f for f in (pred_doc._.srl or [])}
+        counts["pred"][0] += len(set(gold_preds) & set(pred_preds))
+        counts["sense"][0] += sum(1 for k in set(gold_preds) & set(pred_preds) if gold_preds[k]["sense"] == pred_preds[k]["sense"])
+        for name in ("pred", "sense"):
+            counts[name][1] += len(pred_preds)
+            counts[name][2] += len(gold_preds)
+        gold_args = {(k, skey(ref, s, e), label) for k, f in gold_preds.items() for s, e, label in f["arguments"]}
+        pred_args = {(k, skey(pred_doc, s, e), label) for k, f in pred_preds.items() for s, e, label in f["arguments"]}
+        gold_heads = {(k, wkey(ref, h), label) for k, f in gold_preds.items() for h, label in f.get("heads", [])}
+        pred_heads = set()
+        for k, f in pred_preds.items():
+            for s, e, label in f["arguments"]:
+                root = pred_doc[s:e].root.i if pred_doc.has_annotation("DEP") else s
+                pred_heads.add((k, wkey(pred_doc, root), label))
+        for name, p, g in (("arg", pred_args, gold_args), ("arg_head", pred_heads, gold_heads)):
+            counts[name][0] += len(p & g)
+            counts[name][1] += len(p)
+            counts[name][2] += len(g)
+    out: Dict[str, Optional[float]] = {}
+    for name, (tp, n_pred, n_gold) in counts.items():
+        out[f"srl_{name}_p"] = tp / n_pred if n_pred else None
+        out[f"srl_{name}_r"] = tp / n_gold if n_gold else None
+        out[f"srl_{name}_f"] = 2 * tp / (n_pred + n_gold) if n_pred + n_gold else None
+    return out
+
+
+@registry.scorers("spacy_mtl.srl_scorer.v1")
+def make_srl_scorer():
+    return score_srl
