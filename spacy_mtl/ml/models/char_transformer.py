@@ -11,6 +11,7 @@ Long documents are cut into overlapping windows of at most ``window`` pieces;
 a token seen in two windows is aligned to its pieces in both, and the poolers
 average them.
 """
+import os
 from typing import Callable, Dict, List, Tuple
 
 import numpy
@@ -22,6 +23,17 @@ from spacy_transformers.layers.transformer_model import init as trf_init
 from thinc.api import Model, Ragged
 
 META = "\u2581"
+
+
+def _torch_single_thread_in_child() -> None:
+    # A forked child (nlp.pipe(n_process=...)) inherits torch's OpenMP pool in a
+    # state it cannot use and hangs on its first parallel op; one thread avoids the pool.
+    import torch
+
+    torch.set_num_threads(1)
+
+
+os.register_at_fork(after_in_child=_torch_single_thread_in_child)
 
 
 def piece_count(token) -> int:

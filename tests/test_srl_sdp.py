@@ -1,0 +1,129 @@
+"""SRL and SDP: readers, scorers by hand, serialisation of the Doc extensions."""
+import json
+
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+from spacy.vocab import Vocab
+
+from spacy_mtl.corpora.sdp import fallback_split, read_semeval
+from spacy_mtl.corpora.srl import add_frames, read_up
+from spacy_mtl.corpora.ud import CorpusError
+from spacy_mtl.extensions import set_layers
+from spacy_mtl.pipeline.graph_parser import decode_graph, score_sdp
+from spacy_mtl.pipeline.srl import score_srl
+
+from .conftest import CORPORA
+
+SEMEVAL = """1	制约	制约	VV	VV	_	3	rExp	_	_
+2	吸引	吸引	VV	VV	_	1	dPat	_	_
+3	建设	建设	NN	NN	_	0	Root	_	_
+3	建设	建设	NN	NN	_	2	Exp	_	_
+
+"""
+UP = """# sent_id = dev-s9
+# text = ...
+1	_	_	_
+2	give.01	A0:1|A1:3	A0:1-1|A1:3-4
+3	_	_	_
+4	_	_	_
+
+"""
+
+
+def test_semeval_words_with_several_heads(tmp_path):
+    path = tmp_path / "a.conll"
+    path.write_text(SEMEVAL, encoding="utf8")
+    (doc,) = read_semeval(path)
+    assert [t.text for t in doc] == ["制约", "吸引", "建设"]
+    assert doc._.sdp == [[-1, 2, "Root"], [0, 1, "dPat"], [1, 2, "Exp"], [2, 0, "rExp"]]
+    assert [(h.text if h else None, label) for h, label in doc[2]._.sdp_heads] == [(None, "Root"), ("吸引", "Exp")]
+    assert doc._.mtl_layers == ["sdp"]
+
+
+def test_semeval_bad_arc_reports_file_and_line(tmp_path):
+    path = tmp_path / "bad.conll"
+    path.write_text(SEMEVAL + "1	甲	甲	NN	NN	_	7	Exp	_	_\n\n", encoding="utf8")
+    with pytest.raises(CorpusError, match=r"bad\.conll:6: an arc points outside"):
+        list(read_semeval(path))
+    assert len(list(read_semeval(path, on_error="skip"))) == 1
+
+
+def test_semeval_fallback_split_sizes():
+    split = fallback_split(CORPORA / "SemEval-2016")
+    assert {k: len(v) for k, v in split.items()} == {"train": 4306, "dev": 1035, "test": 1034}
+
+
+def test_up_frames_join_by_sentence_id(tmp_path):
+    path = tmp_path / "a.conllup"
+    path.write_text(UP, encoding="utf8")
+    frames = read_up(path)
+    assert frames == {"dev-s9": [{"predicate": 1, "sense": "give.01", "arguments": [[0, 1, "A0"], [2, 4, "A1"]],
+                                  "heads": [[0, "A0"], [2, "A1"]]}]}
+    doc = Doc(Vocab(), words=["他", "给", "我", "书"], spaces=[False] * 4)
+    doc.user_data["sent_id"] = "dev-s9"
+    assert add_frames([doc], frames) == 1
+    frame = doc._.srl_frames[0]
+    assert frame["predicate"].text == "给" and [(s.text, s.label_) for s in frame["arguments"]] == [("他", "A0"), ("我书", "A1")]
+
+
+def test_sdp_scorer_by_hand():
+    vocab = Vocab()
+    gold = Doc(vocab, words=["甲", "乙", "丙"])
+    gold._.sdp = [[-1, 1, "Root"], [1, 0, "Agt"], [1, 2, "Pat"], [0, 2, "Desc"]]
+    pred = Doc(vocab, words=["甲", "乙", "丙"])
+    pred._.sdp = [[-1, 1, "Root"], [1, 0, "Pat"], [1, 2, "Pat"]]
+    set_layers(gold, ["sdp"])
+    s = score_sdp([Example(pred, gold)])
+    # labelled: Root and 乙→丙 Pat right (2 of 3 predicted, 2 of 4 gold): LF = 4/7; unlabelled 3 right: UF = 6/7
+    assert s["sdp_lf"] == pytest.approx(4 / 7) and s["sdp_uf"] == pytest.approx(6 / 7)
+    # non-local (words with two heads): gold 丙's two arcs; predicted none -> NUF = 0
+    assert s["sdp_nuf"] == pytest.approx(0.0)
+
+
+def test_srl_scorer_by_hand():
+    vocab = Vocab()
+    words = ["他", "给", "我", "书"]
+    gold = Doc(vocab, words=words, heads=[1, 1, 1, 1], deps=["nsubj", "root", "iobj", "obj"])
+    gold._.srl = [{"predicate": 1, "sense": "give.01", "arguments": [[0, 1, "A0"], [2, 4, "A1"]], "heads": [[0, "A0"], [3, "A1"]]}]
+    set_layers(gold, ["srl"])
+    pred = Doc(vocab, words=words, heads=[1, 1, 3, 1], deps=["nsubj", "root", "nmod", "obj"])
+    pred._.srl = [{"predicate": 1, "sense": "give.02", "arguments": [[0, 1, "A0"], [2, 4, "A2"]]},
+                  {"predicate": 3, "sense": "book.01", "arguments": []}]
+    s = score_srl([Example(pred, gold)])
+    assert s["srl_pred_p"] == pytest.approx(1 / 2) and s["srl_pred_r"] == pytest.approx(1.0)
+    assert s["srl_sense_f"] == pytest.approx(0.0)
+    # arguments: A0 right, A1 labelled A2: P = R = 1/2
+    assert s["srl_arg_f"] == pytest.approx(0.5)
+    # heads: predicted A0 root 他 right; A2 span root 书 vs gold A1 head 书 but label differs
+    assert s["srl_arg_head_f"] == pytest.approx(0.5)
+
+
+def test_graph_decoding_covers_every_word():
+    import numpy
+
+    scores = numpy.full((4, 4), -10.0)  # nothing above threshold: every word keeps its best head
+    scores[1, 2], scores[2, 0], scores[3, 2] = 1.0 - 10, 2.0 - 10, 0.5 - 10
+    arcs = decode_graph(scores, 0.5)
+    assert sorted(d for d, _ in arcs) == [1, 2, 3]
+    assert (2, 0) in arcs
+
+
+def test_extensions_survive_docbin_bytes_and_two_processes(trained_nlp):
+    nlp, _ = trained_nlp
+    texts = ["我爱北京天安门。", "他在2008年去了上海。", "好", ""]
+    docs = list(nlp.pipe(texts))
+    views = [d._.to_dict() for d in docs]
+    for doc in docs:
+        n = len(doc)
+        assert all(-1 <= h < n and 0 <= d < n for h, d, _ in doc._.sdp or [])
+        assert all(0 <= f["predicate"] < n and all(0 <= s < e <= n for s, e, _ in f["arguments"]) for f in doc._.srl or [])
+        if len(doc):
+            assert {d for _, d, _ in doc._.sdp} == set(range(len(doc)))  # every word has a head
+    restored = list(DocBin(docs=docs, store_user_data=True).get_docs(nlp.vocab))
+    assert [d._.to_dict() for d in restored] == views
+    assert [Doc(nlp.vocab).from_bytes(d.to_bytes())._.to_dict() for d in docs] == views
+    in_two = [d._.to_dict() for d in nlp.pipe(texts, n_process=2, batch_size=2)]
+    assert json.loads(json.dumps(in_two)) == json.loads(json.dumps(views))
+    assert docs[-1]._.srl == [] and docs[-1]._.to_dict()["tok"] == []
