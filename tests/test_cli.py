@@ -1,0 +1,35 @@
+import json
+import subprocess
+import sys
+
+import conllu
+
+from .conftest import ROOT
+
+
+def spacy_mtl(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "spacy_mtl", *map(str, args)], input=stdin,
+                          capture_output=True, text=True, cwd=ROOT)
+
+
+def test_parse_json_conllu_and_stdin(trained_nlp, tmp_path):
+    _, model = trained_nlp
+    out = spacy_mtl("parse", "-m", model, "我爱北京天安门。", "他去了上海")
+    assert out.returncode == 0, out.stderr
+    views = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(views) == 2 and "".join(views[0]["tok"]) == "我爱北京天安门。" and "dep" in views[0]
+    conll = spacy_mtl("parse", "-m", model, "-f", "conllu", stdin="今天下雨了。\n明天晴。\n")
+    assert conll.returncode == 0, conll.stderr
+    sentences = conllu.parse(conll.stdout)
+    assert "".join(t["form"] for s in sentences for t in s) == "今天下雨了。明天晴。"
+    assert all(sum(t["head"] == 0 for t in s) == 1 for s in sentences)
+    only_pos = spacy_mtl("parse", "-m", model, "--tasks", "pos", "你好")
+    view = json.loads(only_pos.stdout)
+    assert "pos" in view and "dep" not in view and "srl" not in view
+
+
+def test_parse_reports_a_missing_model_clearly():
+    out = spacy_mtl("parse", "-m", "zh_no_such_model", "你好")
+    assert out.returncode == 1
+    assert "Cannot load the pipeline 'zh_no_such_model'" in out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
