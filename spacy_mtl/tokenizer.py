@@ -32,6 +32,19 @@ def char_units(text: str) -> Tuple[List[str], List[bool]]:
     return words, spaces
 
 
+SURROGATE_RE = regex.compile(r"[\ud800-\udfff]")
+
+
+def check_text(text) -> None:
+    """A clear error for input no Doc can hold (instead of a UnicodeEncodeError deep in spaCy)."""
+    if not isinstance(text, str):
+        raise TypeError(f"spacy_mtl expects text as str, got {type(text).__name__}")
+    bad = SURROGATE_RE.search(text)
+    if bad:
+        raise ValueError(f"the text has a lone surrogate (U+{ord(bad.group()):04X}) at character {bad.start()}: "
+                         "it is not valid Unicode text; decode the input with errors='replace' or fix its source")
+
+
 def graphemes(text: str) -> List[str]:
     return [m.group() for m in UNIT_RE.finditer(text)]
 
@@ -41,8 +54,7 @@ class CharTokenizer:
         self.vocab = vocab
 
     def __call__(self, text: str) -> Doc:
-        if not isinstance(text, str):
-            raise TypeError(f"spacy_mtl expects text as str, got {type(text).__name__}")
+        check_text(text)
         words, spaces = char_units(text)
         return Doc(self.vocab, words=words, spaces=spaces)
 
