@@ -1,7 +1,7 @@
 """NER converters, scorer and a second NER head with its own label set."""
 import pytest
 import spacy
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.vocab import Vocab
 from thinc.api import Adam

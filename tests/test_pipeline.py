@@ -2,7 +2,6 @@
 import json
 
 import numpy
-import pytest
 import spacy
 from spacy.tokens import Doc
 from spacy.training import Example

@@ -2,7 +2,6 @@
 import json
 
 import pytest
-import spacy
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.vocab import Vocab

@@ -1,5 +1,4 @@
 import pytest
-import spacy
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 

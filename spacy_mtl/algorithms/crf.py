@@ -4,7 +4,7 @@ Scores are log-potentials: emissions [n, T] per position and tag, transitions
 [T, T] from tag i to tag j, start [T] and end [T]. Forbidden moves are -inf,
 so decoding always yields well-formed spans.
 """
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy
 
@@ -104,3 +104,21 @@ def bioes_to_spans(tags: Sequence[str]) -> List[Tuple[int, int, str]]:
             spans.append((begin, i + 1, tag[2:]))
             begin = None
     return spans
+
+
+def crf_nll(emissions, transitions, start, end, gold: Sequence[Optional[int]], forbid: float = -1e4):
+    """Negative log-likelihood of the gold tags and its gradients.
+
+    gold: a tag index per position, or None where unknown (marginalised over).
+    Returns (loss, d_emissions [n, T], d_transitions [T, T], d_start [T], d_end [T]).
+    """
+    clamped = numpy.array(emissions, dtype="float64", copy=True)
+    for i, tag in enumerate(gold):
+        if tag is not None:
+            keep = clamped[i, tag]
+            clamped[i] = forbid
+            clamped[i, tag] = keep
+    log_z, unary, pair = crf_marginals(emissions, transitions, start, end)
+    log_z_gold, unary_gold, pair_gold = crf_marginals(clamped, transitions, start, end)
+    return (log_z - log_z_gold, unary - unary_gold, pair - pair_gold,
+            unary[0] - unary_gold[0], unary[-1] - unary_gold[-1])

@@ -1,7 +1,7 @@
 """Training readers that mix corpora carrying different annotation layers."""
 import random
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin

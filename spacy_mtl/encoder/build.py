@@ -7,7 +7,6 @@ rounding. The vocabulary is trimmed to single characters (with and without the
 per piece, so multi-character pieces are never looked up.
 """
 import json
-import unicodedata
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 

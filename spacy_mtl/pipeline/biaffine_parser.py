@@ -3,17 +3,15 @@ from itertools import islice
 from typing import Callable, Dict, Iterable, List, Optional
 
 import numpy
-import srsly
-from spacy import util
 from spacy.attrs import DEP, HEAD
 from spacy.language import Language
-from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from thinc.api import Config, Model
 
 from ..algorithms.mst import mst_one_root
 from ..extensions import has_layer
+from ._base import BiaffinePipe
 
 ROOT_LABEL = "root"
 
@@ -71,27 +69,10 @@ def gold_heads(predicted: Doc, reference: Doc, start: int, end: int):
     return heads, labels
 
 
-class BiaffineParser(TrainablePipe):
+class BiaffineParser(BiaffinePipe):
     def __init__(self, vocab, model: Model, name: str = "dep", *, scorer: Optional[Callable] = None):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
         self.cfg: Dict = {"labels": [], "width": model.attrs["scorer_cfg"]["width"]}
-
-    @property
-    def labels(self):
-        return tuple(self.cfg["labels"])
-
-    def add_label(self, label: str) -> int:
-        if label in self.cfg["labels"]:
-            return 0
-        self.cfg["labels"].append(label)
-        self.vocab.strings.add(label)
-        return 1
-
-    def predict(self, docs: Iterable[Doc]):
-        docs = list(docs)
-        if not any(len(d) for d in docs):
-            return ([], [], [])
-        return self.model.predict(docs)
 
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:
         docs = list(docs)
@@ -148,31 +129,4 @@ class BiaffineParser(TrainablePipe):
             labels = sorted({t.dep_ for eg in get_examples() for t in eg.reference if t.dep_ and t.head.i != t.i})
         for label in labels:
             self.add_label(label)
-        self.model.attrs["n_labels"] = len(self.labels)
-        docs = [eg.predicted for eg in islice(get_examples(), 10)]
-        self.model.initialize(X=docs)
-        self.cfg["width"] = self.model.attrs["scorer_cfg"]["width"]
-
-    def _resize_for_cfg(self) -> None:
-        """Build the scorer that the saved weights fit, before loading them."""
-        if self.cfg.get("width"):
-            self.model.attrs["scorer_cfg"]["width"] = self.cfg["width"]
-        if self.model.attrs["n_labels"] != len(self.labels) or len(self.model.layers) < 2:
-            self.model.attrs["resize"](self.model, len(self.labels))
-
-    def to_bytes(self, *, exclude=tuple()):
-        return super().to_bytes(exclude=exclude)
-
-    def from_bytes(self, bytes_data, *, exclude=tuple()):
-        msg = srsly.msgpack_loads(bytes_data)
-        if "cfg" in msg:
-            self.cfg.update(srsly.json_loads(msg["cfg"]))
-        self._resize_for_cfg()
-        return super().from_bytes(bytes_data, exclude=exclude)
-
-    def from_disk(self, path, *, exclude=tuple()):
-        cfg_path = util.ensure_path(path) / "cfg"
-        if cfg_path.exists():
-            self.cfg.update(srsly.read_json(cfg_path))
-        self._resize_for_cfg()
-        return super().from_disk(path, exclude=exclude)
+        self._initialize_model([eg.predicted for eg in islice(get_examples(), 10)])

@@ -9,16 +9,14 @@ from itertools import islice
 from typing import Callable, Dict, Iterable, List, Optional
 
 import numpy
-import srsly
-from spacy import util
 from spacy.language import Language
-from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from thinc.api import Model
 
 from ..extensions import has_layer
+from ._base import BiaffinePipe
 from .biaffine_parser import DEFAULT_PARSER_MODEL, _log_softmax
 
 
@@ -71,26 +69,10 @@ def decode_graph(arc_scores: numpy.ndarray, threshold: float) -> List[tuple]:
     return [(int(d), int(h)) for d, h in zip(*numpy.nonzero(chosen))]
 
 
-class GraphParser(TrainablePipe):
+class GraphParser(BiaffinePipe):
     def __init__(self, vocab, model: Model, name: str = "sdp", *, threshold: float = 0.5, scorer: Optional[Callable] = None):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
         self.cfg: Dict = {"labels": [], "threshold": threshold, "width": model.attrs["scorer_cfg"]["width"]}
-
-    @property
-    def labels(self):
-        return tuple(self.cfg["labels"])
-
-    def add_label(self, label: str) -> int:
-        if label in self.cfg["labels"]:
-            return 0
-        self.cfg["labels"].append(label)
-        return 1
-
-    def predict(self, docs: Iterable[Doc]):
-        docs = list(docs)
-        if not any(len(d) for d in docs):
-            return ([], [], [])
-        return self.model.predict(docs)
 
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:
         docs = list(docs)
@@ -140,29 +122,7 @@ class GraphParser(TrainablePipe):
                              for _, _, label in (eg.reference._.sdp or [])})
         for label in labels:
             self.add_label(label)
-        self.model.attrs["n_labels"] = len(self.labels)
-        self.model.initialize(X=[eg.predicted for eg in islice(get_examples(), 10)])
-        self.cfg["width"] = self.model.attrs["scorer_cfg"]["width"]
-
-    def _resize_for_cfg(self) -> None:
-        if self.cfg.get("width"):
-            self.model.attrs["scorer_cfg"]["width"] = self.cfg["width"]
-        if self.model.attrs["n_labels"] != len(self.labels) or len(self.model.layers) < 2:
-            self.model.attrs["resize"](self.model, len(self.labels))
-
-    def from_bytes(self, bytes_data, *, exclude=tuple()):
-        msg = srsly.msgpack_loads(bytes_data)
-        if "cfg" in msg:
-            self.cfg.update(srsly.json_loads(msg["cfg"]))
-        self._resize_for_cfg()
-        return super().from_bytes(bytes_data, exclude=exclude)
-
-    def from_disk(self, path, *, exclude=tuple()):
-        cfg_path = util.ensure_path(path) / "cfg"
-        if cfg_path.exists():
-            self.cfg.update(srsly.read_json(cfg_path))
-        self._resize_for_cfg()
-        return super().from_disk(path, exclude=exclude)
+        self._initialize_model([eg.predicted for eg in islice(get_examples(), 10)])
 
 
 def score_sdp(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:

@@ -16,8 +16,9 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from thinc.api import Config, Model
 
-from ..algorithms.crf import bioes_constraints, bioes_to_spans, crf_marginals, crf_viterbi
+from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi
 from ..extensions import has_layer
+from ._base import CRFTagsMixin
 
 DEFAULT_NER_MODEL = Config().from_str("""
 [model]
@@ -32,8 +33,6 @@ upstream = "*"
 [model.tok2vec.pooling]
 @layers = "reduce_mean.v1"
 """)["model"]
-
-NEG = -1e4  # forbidden moves: finite, so marginals stay well defined
 
 
 @Language.factory(
@@ -54,7 +53,7 @@ def biluo_to_bioes(tag: Optional[str]) -> Optional[str]:
     return {"U": "S", "L": "E"}.get(tag[0], tag[0]) + tag[1:] if tag != "O" else "O"
 
 
-class CRFEntityRecognizer(TrainablePipe):
+class CRFEntityRecognizer(CRFTagsMixin, TrainablePipe):
     def __init__(self, vocab, model: Model, name: str = "ner", *, spans_key: Optional[str] = None,
                  layer: str = "ner", scorer: Optional[Callable] = None):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
@@ -64,29 +63,18 @@ class CRFEntityRecognizer(TrainablePipe):
     def labels(self):
         return tuple(self.cfg["labels"])
 
-    @property
-    def tags(self) -> List[str]:
-        return ["O"] + [f"{p}-{label}" for label in self.labels for p in "BIES"]
-
     def add_label(self, label: str) -> int:
         if label in self.cfg["labels"]:
             return 0
         self.cfg["labels"].append(label)
         return 1
 
-    def _potentials(self):
-        """CRF potentials with the BIOES constraints folded in."""
-        allowed_start, allowed_trans, allowed_end = bioes_constraints(self.tags)
-        get = lambda n: numpy.asarray(self.model.get_param(n), dtype="float64")  # noqa: E731
-        return (numpy.where(allowed_trans, get("transitions"), NEG), numpy.where(allowed_start, get("start"), NEG),
-                numpy.where(allowed_end, get("end"), NEG))
-
     def predict(self, docs: Iterable[Doc]):
         docs = list(docs)
         if not any(len(d) for d in docs):
             return [[] for _ in docs]
         emissions = self.model.predict(docs)
-        trans, start, end = self._potentials()
+        trans, start, end = self.crf_potentials()
         tags = self.tags
         out = []
         for em in emissions:
@@ -110,7 +98,7 @@ class CRFEntityRecognizer(TrainablePipe):
     def get_loss(self, examples: Iterable[Example], emissions):
         """Negative log-likelihood of the gold tags, marginalising over unknown positions."""
         validate_examples(examples, "CRFEntityRecognizer.get_loss")
-        trans, start, end = self._potentials()
+        trans, start, end = self.crf_potentials()
         index = {t: i for i, t in enumerate(self.tags)}
         d_emissions, loss = [], 0.0
         d_trans, d_start, d_end = numpy.zeros_like(trans), numpy.zeros_like(start), numpy.zeros_like(end)
@@ -120,21 +108,13 @@ class CRFEntityRecognizer(TrainablePipe):
             if gold is None or not len(em) or all(t is None for t in gold):
                 d_emissions.append(numpy.zeros(em.shape, dtype="f"))
                 continue
-            clamped = em.copy()
-            for i, tag in enumerate(gold):
-                if tag is not None and tag in index:
-                    keep = clamped[i, index[tag]]
-                    clamped[i] = NEG
-                    clamped[i, index[tag]] = keep
-            log_z, unary, pair = crf_marginals(em, trans, start, end)
-            log_z_gold, unary_gold, pair_gold = crf_marginals(clamped, trans, start, end)
-            loss += log_z - log_z_gold
-            d_emissions.append((unary - unary_gold).astype("f"))
-            d_trans += pair - pair_gold
-            d_start += unary[0] - unary_gold[0]
-            d_end += unary[-1] - unary_gold[-1]
-        for name, grad in (("transitions", d_trans), ("start", d_start), ("end", d_end)):
-            self.model.inc_grad(name, grad.astype("f"))
+            nll, d_em, d_t, d_s, d_e = crf_nll(em, trans, start, end, [index.get(t) if t else None for t in gold])
+            loss += nll
+            d_emissions.append(d_em.astype("f"))
+            d_trans += d_t
+            d_start += d_s
+            d_end += d_e
+        self.add_crf_gradients(d_trans, d_start, d_end)
         return float(loss), d_emissions
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None,

@@ -5,7 +5,7 @@ BIOES CRF over the words gives its arguments (well-formed, non-overlapping
 spans). Writes ``doc._.srl``; ``doc._.srl_frames`` gives Tokens and Spans.
 """
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, Optional
 
 import numpy
 from spacy.language import Language
@@ -15,13 +15,13 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from thinc.api import Config, Model, set_dropout_rate
 
-from ..algorithms.crf import bioes_constraints, bioes_to_spans, crf_marginals, crf_viterbi, spans_to_bioes
+from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi, spans_to_bioes
 from ..extensions import has_layer
+from ._base import CRFTagsMixin
 from ..ml.models.srl import pair_features
 
 NO_PREDICATE = "_"
 UNKNOWN_SENSE = "PRED"  # a predicate whose sense was not seen in training
-NEG = -1e4
 
 DEFAULT_SRL_MODEL = Config().from_str("""
 [model]
@@ -63,7 +63,7 @@ def _words_match(predicted: Doc, reference: Doc) -> bool:
     return len(predicted) == len(reference) and all(a.idx == b.idx and len(a) == len(b) for a, b in zip(predicted, reference))
 
 
-class SemanticRoleLabeler(TrainablePipe):
+class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
     def __init__(self, vocab, model: Model, name: str = "srl", *, scorer: Optional[Callable] = None):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
         self.cfg: Dict = {"senses": [NO_PREDICATE, UNKNOWN_SENSE], "labels": []}
@@ -72,23 +72,13 @@ class SemanticRoleLabeler(TrainablePipe):
     def labels(self):
         return tuple(self.cfg["labels"])
 
-    @property
-    def tags(self) -> List[str]:
-        return ["O"] + [f"{p}-{label}" for label in self.labels for p in "BIES"]
-
-    def _potentials(self):
-        allowed_start, allowed_trans, allowed_end = bioes_constraints(self.tags)
-        get = lambda n: numpy.asarray(self.model.get_param(n), dtype="float64")  # noqa: E731
-        return (numpy.where(allowed_trans, get("transitions"), NEG), numpy.where(allowed_start, get("start"), NEG),
-                numpy.where(allowed_end, get("end"), NEG))
-
     def predict(self, docs: Iterable[Doc]):
         docs = list(docs)
         if not any(len(d) for d in docs):
             return [[] for _ in docs]
         tok2vec, predicates, arguments = self.model.layers
         vectors = tok2vec.predict(docs)
-        trans, start, end = self._potentials()
+        trans, start, end = self.crf_potentials()
         tags, senses = self.tags, self.cfg["senses"]
         out = []
         for X in vectors:
@@ -118,7 +108,7 @@ class SemanticRoleLabeler(TrainablePipe):
         docs = [eg.predicted for eg in examples]
         vectors, bp_vectors = tok2vec.begin_update(docs)
         d_vectors = [numpy.zeros_like(X) for X in vectors]
-        trans, start, end = self._potentials()
+        trans, start, end = self.crf_potentials()
         d_trans, d_start, d_end = numpy.zeros_like(trans), numpy.zeros_like(start), numpy.zeros_like(end)
         sense_index = {s: i for i, s in enumerate(self.cfg["senses"])}
         tag_index = {t: i for i, t in enumerate(self.tags)}
@@ -139,19 +129,14 @@ class SemanticRoleLabeler(TrainablePipe):
                 p = f["predicate"]
                 F, bp_F = pair_features(X, p)
                 emissions, bp_args = arguments.begin_update(F)
-                em = numpy.asarray(emissions, dtype="float64")
                 gold_tags = [tag_index.get(t, 0) for t in spans_to_bioes(len(X), _non_overlapping(f["arguments"]))]
-                clamped = numpy.full_like(em, NEG)
-                clamped[numpy.arange(len(X)), gold_tags] = em[numpy.arange(len(X)), gold_tags]
-                log_z, unary, pair = crf_marginals(em, trans, start, end)
-                log_z_gold, unary_gold, pair_gold = crf_marginals(clamped, trans, start, end)
-                loss += log_z - log_z_gold
-                d_trans += pair - pair_gold
-                d_start += unary[0] - unary_gold[0]
-                d_end += unary[-1] - unary_gold[-1]
-                d_vectors[i] += bp_F(bp_args((unary - unary_gold).astype("f")))
-        for name, grad in (("transitions", d_trans), ("start", d_start), ("end", d_end)):
-            self.model.inc_grad(name, grad.astype("f"))
+                nll, d_em, d_t, d_s, d_e = crf_nll(numpy.asarray(emissions, dtype="float64"), trans, start, end, gold_tags)
+                loss += nll
+                d_trans += d_t
+                d_start += d_s
+                d_end += d_e
+                d_vectors[i] += bp_F(bp_args(d_em.astype("f")))
+        self.add_crf_gradients(d_trans, d_start, d_end)
         bp_vectors(d_vectors)
         if sgd not in (None, False):
             self.finish_update(sgd)

@@ -1,0 +1,82 @@
+"""Pieces shared by several heads: CRF tag sets and resizable biaffine scorers."""
+from typing import Dict, List, Tuple
+
+import numpy
+import srsly
+from spacy import util
+from spacy.pipeline import TrainablePipe
+
+from ..algorithms.crf import bioes_constraints
+
+FORBIDDEN = -1e4  # forbidden CRF moves: finite, so marginals stay well defined
+
+
+class CRFTagsMixin:
+    """BIOES tags over ``self.labels`` and CRF potentials (model params
+    ``transitions``, ``start``, ``end``) with the forbidden moves masked."""
+
+    @property
+    def tags(self) -> List[str]:
+        return ["O"] + [f"{p}-{label}" for label in self.labels for p in "BIES"]
+
+    def crf_potentials(self) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        allowed_start, allowed_trans, allowed_end = bioes_constraints(self.tags)
+        get = lambda n: numpy.asarray(self.model.get_param(n), dtype="float64")  # noqa: E731
+        return (numpy.where(allowed_trans, get("transitions"), FORBIDDEN),
+                numpy.where(allowed_start, get("start"), FORBIDDEN),
+                numpy.where(allowed_end, get("end"), FORBIDDEN))
+
+    def add_crf_gradients(self, d_trans, d_start, d_end) -> None:
+        for name, grad in (("transitions", d_trans), ("start", d_start), ("end", d_end)):
+            self.model.inc_grad(name, numpy.asarray(grad, dtype="f"))
+
+
+class BiaffinePipe(TrainablePipe):
+    """A head on ``spacy_mtl.BiaffineParser.v1`` whose torch scorer is sized by its labels.
+
+    The scorer is built once the labels (and the encoder width) are known; when
+    loading, it is rebuilt from the saved cfg before the weights are read."""
+
+    cfg: Dict
+
+    @property
+    def labels(self):
+        return tuple(self.cfg["labels"])
+
+    def add_label(self, label: str) -> int:
+        if label in self.cfg["labels"]:
+            return 0
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        return 1
+
+    def predict(self, docs):
+        docs = list(docs)
+        if not any(len(d) for d in docs):
+            return ([], [], [])
+        return self.model.predict(docs)
+
+    def _initialize_model(self, docs) -> None:
+        self.model.attrs["n_labels"] = len(self.labels)
+        self.model.initialize(X=docs)
+        self.cfg["width"] = self.model.attrs["scorer_cfg"]["width"]
+
+    def _resize_for_cfg(self) -> None:
+        if self.cfg.get("width"):
+            self.model.attrs["scorer_cfg"]["width"] = self.cfg["width"]
+        if self.model.attrs["n_labels"] != len(self.labels) or len(self.model.layers) < 2:
+            self.model.attrs["resize"](self.model, len(self.labels))
+
+    def from_bytes(self, bytes_data, *, exclude=tuple()):
+        msg = srsly.msgpack_loads(bytes_data)
+        if "cfg" in msg:
+            self.cfg.update(srsly.json_loads(msg["cfg"]))
+        self._resize_for_cfg()
+        return super().from_bytes(bytes_data, exclude=exclude)
+
+    def from_disk(self, path, *, exclude=tuple()):
+        cfg_path = util.ensure_path(path) / "cfg"
+        if cfg_path.exists():
+            self.cfg.update(srsly.read_json(cfg_path))
+        self._resize_for_cfg()
+        return super().from_disk(path, exclude=exclude)
