@@ -3,6 +3,7 @@ import json
 
 import numpy
 import spacy
+import pytest
 from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Adam
@@ -144,3 +145,17 @@ def test_segmenter_keeps_chinese_punctuation_separate_and_never_crosses_spaces(t
         assert " " not in token.text
         if any(c in token.text for c in "：“！”。"):
             assert len(token.text) == 1
+
+
+def test_corrupted_model_file_is_named(trained_nlp, tmp_path):
+    import shutil
+
+    from spacy_mtl.loading import PipelineLoadError
+
+    _, saved = trained_nlp
+    broken = tmp_path / "broken"
+    shutil.copytree(saved, broken)
+    model_file = broken / "dep" / "model"
+    model_file.write_bytes(model_file.read_bytes()[: model_file.stat().st_size // 2])
+    with pytest.raises(PipelineLoadError, match=r"component 'dep': the file .*dep/model is corrupted or truncated"):
+        spacy.load(broken)
