@@ -159,3 +159,14 @@ def test_corrupted_model_file_is_named(trained_nlp, tmp_path):
     model_file.write_bytes(model_file.read_bytes()[: model_file.stat().st_size // 2])
     with pytest.raises(PipelineLoadError, match=r"component 'dep': the file .*dep/model is corrupted or truncated"):
         spacy.load(broken)
+
+
+def test_threads_give_the_same_results_as_sequential_use(trained_nlp):
+    from concurrent.futures import ThreadPoolExecutor
+
+    nlp, _ = trained_nlp
+    texts = [f"第{i}个句子：他在北京工作了{i}年。" for i in range(24)]
+    sequential = [analysis(nlp(t)) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda t: analysis(nlp(t)), texts))
+    assert threaded == sequential

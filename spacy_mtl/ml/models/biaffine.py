@@ -7,6 +7,8 @@ from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
 
+from ..inference import TORCH_PREDICT_LOCK
+
 
 class Biaffine(torch.nn.Module):
     """x W y^T (+ bias columns), for n_out channels.
@@ -94,7 +96,12 @@ def parser_forward(model: Model, docs: List[Doc], is_train: bool):
     chunks = sentence_chunks(docs, model.attrs["max_words"])
     if not chunks:
         return (chunks, [], []), lambda d: bp_vectors([v * 0 for v in vectors])
-    (arcs, rels), bp_scores = scorer([vectors[d][s:e] for d, s, e in chunks], is_train)
+    inputs = [vectors[d][s:e] for d, s, e in chunks]
+    if is_train:
+        (arcs, rels), bp_scores = scorer(inputs, is_train)
+    else:
+        with TORCH_PREDICT_LOCK:
+            (arcs, rels), bp_scores = scorer(inputs, is_train)
     lengths = [e - s for _, s, e in chunks]
     arcs = [arcs[i, : n + 1, : n + 1] for i, n in enumerate(lengths)]
     rels = [rels[i, : n + 1, : n + 1] for i, n in enumerate(lengths)]

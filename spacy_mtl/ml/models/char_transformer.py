@@ -22,6 +22,8 @@ from spacy_transformers.layers.transformer_model import TransformerModel
 from spacy_transformers.layers.transformer_model import init as trf_init
 from thinc.api import Model, Ragged
 
+from ..inference import TORCH_PREDICT_LOCK
+
 META = "\u2581"
 
 
@@ -162,7 +164,11 @@ def char_forward(model: TransformerModel, docs: List[Doc], is_train: bool):
     wordpieces, align = encode_spans(model.attrs["pieces"], nested_spans, max_pieces)
     if not wordpieces.lengths:
         return FullTransformerBatch.empty(len(docs)), lambda d: docs
-    model_output, bp_tensors = transformer(wordpieces, is_train)
+    if is_train:
+        model_output, bp_tensors = transformer(wordpieces, is_train)
+    else:
+        with TORCH_PREDICT_LOCK:
+            model_output, bp_tensors = transformer(wordpieces, is_train)
     model.attrs["forward_calls"] = model.attrs.get("forward_calls", 0) + 1
     output = FullTransformerBatch(spans=nested_spans, wordpieces=wordpieces, model_output=model_output, align=align)
 
