@@ -1,6 +1,7 @@
 """Score a pipeline on a held-out .spacy file (predicted segmentation) and time it.
 
     python scripts/evaluate.py MODEL TEST.spacy metrics/NAME [--speed-runs 3]
+    python scripts/evaluate.py --render metrics/NAME.json   # Markdown again from the JSON
 
 Writes NAME.json and NAME.md. Speed runs in a fresh process so its peak RSS is
 the inference process's own; full-pipeline time is compared with the
@@ -120,6 +121,11 @@ def write_report(report: dict, stem: Path) -> str:
 
 
 def main():
+    if sys.argv[1:2] == ["--render"]:
+        # re-render an existing report's Markdown from its JSON (nothing is measured again)
+        stem = Path(sys.argv[2]).with_suffix("")
+        print(write_report(json.loads(stem.with_suffix(".json").read_text()), stem))
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", type=Path)
     parser.add_argument("test", type=Path)
