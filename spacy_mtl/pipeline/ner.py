@@ -17,6 +17,7 @@ from spacy.util import registry
 from thinc.api import Config, Model
 
 from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi
+from ..dictionary import Dictionary
 from ..extensions import has_layer
 from ._base import CRFTagsMixin
 
@@ -57,7 +58,19 @@ class CRFEntityRecognizer(CRFTagsMixin, TrainablePipe):
     def __init__(self, vocab, model: Model, name: str = "ner", *, spans_key: Optional[str] = None,
                  layer: str = "ner", scorer: Optional[Callable] = None):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
-        self.cfg: Dict = {"labels": [], "spans_key": spans_key, "layer": layer}
+        self.cfg: Dict = {"labels": [], "spans_key": spans_key, "layer": layer, "dict_entities": {}}
+        self._whitelist: Optional[Dictionary] = None
+
+    @property
+    def dict_entities(self) -> Dict[str, str]:
+        """Entity whitelist {text: label}: matches on word boundaries are always
+        entities of that label, replacing predictions they overlap."""
+        return dict(self.cfg.get("dict_entities") or {})
+
+    @dict_entities.setter
+    def dict_entities(self, entries: Dict[str, str]) -> None:
+        self.cfg["dict_entities"] = dict(entries)
+        self._whitelist = None
 
     @property
     def labels(self):
@@ -82,8 +95,22 @@ class CRFEntityRecognizer(CRFTagsMixin, TrainablePipe):
             out.append(bioes_to_spans([tags[t] for t in path]))
         return out
 
+    def _apply_whitelist(self, doc: Doc, spans: List) -> List:
+        entries = self.cfg.get("dict_entities") or {}
+        if not entries:
+            return spans
+        if self._whitelist is None or set(self._whitelist.entries) != set(entries):
+            self._whitelist = Dictionary(entries)
+        starts = {t.idx: t.i for t in doc}
+        ends = {t.idx + len(t.text): t.i + 1 for t in doc}
+        forced = [(starts[s], ends[e], label) for s, e, label in self._whitelist.longest_matches(doc.text, set(starts), set(ends))]
+        taken = {i for s, e, _ in forced for i in range(s, e)}
+        kept = [(s, e, label) for s, e, label in spans if not taken & set(range(s, e))]
+        return sorted(kept + forced)
+
     def set_annotations(self, docs: Iterable[Doc], spans) -> None:
         for doc, doc_spans in zip(docs, spans):
+            doc_spans = self._apply_whitelist(doc, list(doc_spans))
             ents = [Span(doc, s, e, label=label) for s, e, label in doc_spans]
             if self.cfg["spans_key"]:
                 doc.spans[self.cfg["spans_key"]] = ents

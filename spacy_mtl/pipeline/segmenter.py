@@ -18,7 +18,8 @@ from spacy.util import minibatch
 from spacy_transformers.data_classes import TransformerData
 from thinc.api import Config, Model, Ragged
 
-from ..algorithms.bmes import TAGS, E, S, bmes_viterbi
+from ..algorithms.bmes import TAGS, B, E, M, S, bmes_viterbi
+from ..dictionary import Dictionary
 from ..extensions import has_layer
 from ..ml.models.segmenter import doc_units, token_unit_sizes
 
@@ -81,16 +82,43 @@ def gold_unit_tags(predicted: Doc, reference: Doc) -> numpy.ndarray:
 
 
 class Segmenter(TrainablePipe):
+    """B/M/E/S segmentation; ``dict_force`` words are always words (longest match
+    wins over the model), ``dict_combine`` entries merge adjacent predicted words."""
+
     def __init__(self, vocab, model: Model, name: str = "tok", *, scorer: Optional[Callable] = None):
         self.vocab = vocab
         self.model = model
         self.name = name
         self.scorer = scorer
-        self.cfg: Dict = {"labels": list(TAGS)}
+        self.cfg: Dict = {"labels": list(TAGS), "dict_force": [], "dict_combine": []}
+        self._dictionaries: Dict[str, Dictionary] = {}
 
     @property
     def labels(self):
         return tuple(TAGS)
+
+    def _dictionary(self, key: str) -> Dictionary:
+        entries = self.cfg.get(key) or []
+        cached = self._dictionaries.get(key)
+        if cached is None or len(cached) != len(entries) or set(cached.entries) != set(entries):
+            cached = self._dictionaries[key] = Dictionary(entries)
+        return cached
+
+    @property
+    def dict_force(self) -> List[str]:
+        return list(self.cfg.get("dict_force") or [])
+
+    @dict_force.setter
+    def dict_force(self, words: Iterable[str]) -> None:
+        self.cfg["dict_force"] = sorted(set(words))
+
+    @property
+    def dict_combine(self) -> List[str]:
+        return list(self.cfg.get("dict_combine") or [])
+
+    @dict_combine.setter
+    def dict_combine(self, words: Iterable[str]) -> None:
+        self.cfg["dict_combine"] = sorted(set(words))
 
     def predict(self, docs: Iterable[Doc]):
         docs = list(docs)
@@ -128,7 +156,7 @@ class Segmenter(TrainablePipe):
 
     def _word_groups(self, doc: Doc, doc_scores) -> List[Tuple[int, int]]:
         """Token ranges [start, end) that form one word each (whitespace tokens alone)."""
-        log_probs = numpy.log(numpy.asarray(doc_scores) + 1e-9)
+        log_probs = self._force_words(doc, numpy.log(numpy.asarray(doc_scores) + 1e-9))
         n_units = numpy.asarray([len(s) for s in token_unit_sizes(doc)], dtype="int64")
         last_unit = numpy.cumsum(n_units) - 1
         word_starts = set()
@@ -150,7 +178,43 @@ class Segmenter(TrainablePipe):
                     start = None
         if start is not None:
             groups.append((start, len(doc)))
-        return groups
+        return self._combine_words(doc, groups)
+
+    def _force_words(self, doc: Doc, log_probs: numpy.ndarray) -> numpy.ndarray:
+        """Clamp the tags of units inside forced dictionary words (unit-aligned matches only)."""
+        force = self._dictionary("dict_force")
+        if not len(force) or not len(log_probs):
+            return log_probs
+        units = doc_units(doc)
+        unit_at_start = {s: i for i, (s, _) in enumerate(units)}
+        unit_at_end = {e: i for i, (_, e) in enumerate(units)}
+        log_probs = log_probs.copy()
+        for start, end, _ in force.longest_matches(doc.text, set(unit_at_start), set(unit_at_end)):
+            first, last = unit_at_start[start], unit_at_end[end]
+            tags = [S] if first == last else [B] + [M] * (last - first - 1) + [E]
+            for unit, tag in zip(range(first, last + 1), tags):
+                log_probs[unit] = -1e9
+                log_probs[unit, tag] = 0.0
+        return log_probs
+
+    def _combine_words(self, doc: Doc, groups: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
+        """Merge runs of predicted words that spell a ``dict_combine`` entry."""
+        combine = self._dictionary("dict_combine")
+        if not len(combine) or len(groups) < 2:
+            return groups
+        word_start = {doc[a].idx: w for w, (a, _) in enumerate(groups)}
+        word_end = {doc[b - 1].idx + len(doc[b - 1].text): w for w, (_, b) in enumerate(groups)}
+        merged, w = [], 0
+        spans = {word_start[s]: word_end[e] for s, e, _ in combine.longest_matches(doc.text, set(word_start), set(word_end))}
+        while w < len(groups):
+            last = spans.get(w, w)
+            if last > w and not any(doc[a].is_space for a, _ in groups[w : last + 1]):
+                merged.append((groups[w][0], groups[last][1]))
+                w = last + 1
+            else:
+                merged.append(groups[w])
+                w += 1
+        return merged
 
     def get_loss(self, examples: Iterable[Example], scores):
         validate_examples(examples, "Segmenter.get_loss")
