@@ -3,6 +3,7 @@
     python -m spacy_mtl encoder build OUT          # the offline default encoder
     python -m spacy_mtl convert FORMAT IN OUT      # corpora → .spacy
     python -m spacy_mtl parse -m MODEL TEXT...     # analyse texts: json, conllu or text
+    python -m spacy_mtl serve -m MODEL [--ui]      # REST server
 """
 import argparse
 import sys
@@ -98,6 +99,13 @@ def _parse(args) -> None:
         out.close()
 
 
+def _serve(args) -> None:
+    from .server import serve
+
+    serve(args.model, host=args.host, port=args.port, max_chars=args.max_chars, max_batch=args.max_batch,
+          timeout_s=args.timeout, ui=args.ui)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spacy-mtl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--batch-size", type=int, default=32)
     parse.add_argument("--progress", action="store_true", help="always show a progress bar (shown from 100 texts)")
     parse.set_defaults(func=_parse)
+    srv = sub.add_parser("serve", help="REST server (FastAPI under uvicorn)")
+    srv.add_argument("--model", "-m", default="zh_mtl_base")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--max-chars", type=int, default=100_000, help="longest text accepted")
+    srv.add_argument("--max-batch", type=int, default=64, help="most texts per request")
+    srv.add_argument("--timeout", type=float, default=60.0, help="seconds before a request gets 504")
+    srv.add_argument("--ui", action="store_true", help="also serve the visualisation page at /")
+    srv.set_defaults(func=_serve)
     return parser
 
 

@@ -1,0 +1,80 @@
+"""The REST server, for real: uvicorn on loopback, the Python client over HTTP."""
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from spacy_mtl.client import ServerError, health, parse
+
+from .conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(trained_nlp):
+    _, saved = trained_nlp
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "spacy_mtl", "serve", "-m", str(saved), "--port", str(port),
+                             "--max-chars", "2000", "--max-batch", "8", "--timeout", "20"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            health(url, timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stdout.read().decode())
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_health_and_parse(server, trained_nlp):
+    nlp, _ = trained_nlp
+    assert health(server)["status"] == "ok"
+    view = parse("我爱北京天安门。", url=server)
+    assert view == json.loads(json.dumps(nlp("我爱北京天安门。")._.to_dict()))
+    batch = parse(["你好", "他去了上海。"], url=server, tasks=["pos"])
+    assert len(batch) == 2 and "pos" in batch[1] and "dep" not in batch[1]
+
+
+def test_limits_and_bad_requests_get_4xx_and_the_server_stays_up(server):
+    with pytest.raises(ServerError) as err:
+        parse("长" * 2001, url=server)
+    assert err.value.status == 413
+    with pytest.raises(ServerError) as err:
+        parse(["a"] * 9, url=server)
+    assert err.value.status == 413
+    with pytest.raises(ServerError) as err:
+        parse("你好", url=server, tasks=["amr"])
+    assert err.value.status == 400
+    import urllib.error
+    import urllib.request
+
+    bad = urllib.request.Request(server + "/parse", data=b"{not json", headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as http_err:
+        urllib.request.urlopen(bad, timeout=10)
+    assert http_err.value.code == 422
+    openapi = json.loads(urllib.request.urlopen(server + "/openapi.json", timeout=10).read())
+    assert "/parse" in openapi["paths"]
+    assert health(server)["status"] == "ok"
+
+
+def test_concurrent_clients(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"第{i}句：今天北京天气很好。" for i in range(16)]
+    expected = [parse(t, url=server) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda t: parse(t, url=server), texts))
+    assert got == expected
