@@ -65,7 +65,7 @@ def create_app(nlp: Language, *, max_chars: int = 100_000, max_batch: int = 64, 
     if ui:
         from .visualize import mount_ui
 
-        mount_ui(app)
+        mount_ui(app, nlp)
     return app
 
 

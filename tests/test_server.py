@@ -23,7 +23,7 @@ def server(trained_nlp):
     _, saved = trained_nlp
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "spacy_mtl", "serve", "-m", str(saved), "--port", str(port),
-                             "--max-chars", "2000", "--max-batch", "8", "--timeout", "20"],
+                             "--max-chars", "2000", "--max-batch", "8", "--timeout", "20", "--ui"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
@@ -78,3 +78,31 @@ def test_concurrent_clients(server):
     with ThreadPoolExecutor(max_workers=4) as pool:
         got = list(pool.map(lambda t: parse(t, url=server), texts))
     assert got == expected
+
+
+def test_ui_page_and_views(server):
+    import urllib.request
+
+    page = urllib.request.urlopen(server + "/", timeout=10).read().decode()
+    assert "<form" in page and "/render" in page
+    request = urllib.request.Request(server + "/render", data=json.dumps({"text": "我爱北京天安门。"}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    views = json.loads(urllib.request.urlopen(request, timeout=30).read())
+    assert "<svg" in views["dep"] and "<svg" in views["sdp"]
+    assert views["srl"].startswith("<table") or "no predicates" in views["srl"]
+
+
+def test_ui_renders_in_headless_chromium(server, tmp_path):
+    import shutil
+    import urllib.parse
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "Debian's chromium is needed for this test (.ci/setup installs it)"
+    url = server + "/?" + urllib.parse.urlencode({"text": "他在北京大学学习。"})
+    out = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                          f"--user-data-dir={tmp_path}", "--virtual-time-budget=20000", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120)
+    dom = out.stdout
+    assert 'data-rendered="yes"' in dom, out.stderr[-2000:]
+    assert dom.count("<svg") >= 2 and "北京" in dom
