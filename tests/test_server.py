@@ -106,3 +106,27 @@ def test_ui_renders_in_headless_chromium(server, tmp_path):
     dom = out.stdout
     assert 'data-rendered="yes"' in dom, out.stderr[-2000:]
     assert dom.count("<svg") >= 2 and "北京" in dom
+
+
+def test_bounded_load_on_loopback(trained_nlp):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from load_test import run
+
+    _, saved = trained_nlp
+    report = run(str(saved), n_requests=150, clients=4, max_seconds=120)
+    assert report["requests_sent"] == 150
+    assert report["unexpected_status"] == 0, report["unexpected_examples"]
+    assert report["expected_4xx"] > 0 and report["server_alive_after"]
+
+
+def test_a_request_past_the_time_limit_gets_504_and_the_app_keeps_serving(trained_nlp):
+    from fastapi.testclient import TestClient
+
+    from spacy_mtl.server import create_app
+
+    nlp, _ = trained_nlp
+    client = TestClient(create_app(nlp, timeout_s=0.000001))
+    assert client.post("/parse", json={"text": "我爱北京天安门。" * 50}).status_code == 504
+    assert client.get("/health").json()["status"] == "ok"
+    patient = TestClient(create_app(nlp, timeout_s=60))
+    assert patient.post("/parse", json={"text": "好"}).status_code == 200
