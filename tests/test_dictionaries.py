@@ -52,3 +52,11 @@ def test_entity_whitelist(trained_nlp):
     nlp.get_pipe("ner").dict_entities = {"北京大学": "ORG"}
     doc = nlp("他在北京大学学习。")
     assert ("北京大学", "ORG") in [(e.text, e.label_) for e in doc.ents]
+
+
+def test_forced_entry_across_punctuation_is_ignored(trained_nlp):
+    _, saved = trained_nlp
+    nlp = spacy.load(saved)
+    nlp.get_pipe("tok").dict_force = ["好。你"]
+    doc = nlp("你好。你好")
+    assert doc.text == "你好。你好" and "。" in [t.text for t in doc]

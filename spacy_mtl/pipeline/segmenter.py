@@ -190,6 +190,9 @@ class Segmenter(TrainablePipe):
         unit_at_end = {e: i for i, (_, e) in enumerate(units)}
         log_probs = log_probs.copy()
         for start, end, _ in force.longest_matches(doc.text, set(unit_at_start), set(unit_at_end)):
+            word = doc.text[start:end]
+            if len(word) > 1 and any(c.isspace() or is_standalone_punct(c) for c in word):
+                continue  # words never cross whitespace or standalone punctuation
             first, last = unit_at_start[start], unit_at_end[end]
             tags = [S] if first == last else [B] + [M] * (last - first - 1) + [E]
             for unit, tag in zip(range(first, last + 1), tags):
