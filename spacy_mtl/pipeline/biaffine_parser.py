@@ -93,7 +93,7 @@ class BiaffineParser(BiaffinePipe):
                         array[i] = (0, self.vocab.strings.add(ROOT_LABEL))
                     else:
                         head_i = start + heads[j] - 1
-                        array[i] = (numpy.int64(head_i - i).astype("uint64"), self.vocab.strings[self.labels[labels[j]]])
+                        array[i] = (numpy.int64(head_i - i).astype("uint64"), self.vocab.strings.add(self.labels[labels[j]]))
             doc.from_array([HEAD, DEP], array)
 
     def get_loss(self, examples: Iterable[Example], scores):
