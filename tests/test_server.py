@@ -40,7 +40,9 @@ def server(trained_nlp):
 
 
 def test_health_and_parse(server, trained_nlp):
-    nlp, _ = trained_nlp
+    import spacy
+
+    nlp = spacy.load(trained_nlp[1])  # what the server loaded
     assert health(server)["status"] == "ok"
     view = parse("我爱北京天安门。", url=server)
     assert view == json.loads(json.dumps(nlp("我爱北京天安门。")._.to_dict()))
