@@ -5,10 +5,27 @@ import numpy
 import srsly
 from spacy import util
 from spacy.pipeline import TrainablePipe
+from thinc.api import Config
 
 from ..algorithms.crf import bioes_constraints
 
 FORBIDDEN = -1e4  # forbidden CRF moves: finite, so marginals stay well defined
+
+MEAN_POOLED_LISTENER = """
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+
+
+def default_model(head_config: str) -> Dict:
+    """A factory's default ``[model]``: the head's own block plus a word-level
+    (mean-pooled) listener to the pipeline's transformer."""
+    return Config().from_str(head_config + MEAN_POOLED_LISTENER)["model"]
 
 
 class CRFTagsMixin:

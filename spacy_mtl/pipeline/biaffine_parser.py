@@ -7,15 +7,15 @@ from spacy.attrs import DEP, HEAD
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
-from thinc.api import Config, Model
+from thinc.api import Model
 
 from ..algorithms.mst import mst_one_root
 from ..extensions import has_layer
-from ._base import BiaffinePipe
+from ._base import BiaffinePipe, default_model
 
 ROOT_LABEL = "root"
 
-DEFAULT_PARSER_MODEL = Config().from_str("""
+DEFAULT_PARSER_MODEL = default_model("""
 [model]
 @architectures = "spacy_mtl.BiaffineParser.v1"
 arc_width = 256
@@ -23,14 +23,7 @@ label_width = 128
 dropout = 0.2
 max_words = 200
 
-[model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "*"
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
-""")["model"]
+""")
 
 
 @Language.factory(

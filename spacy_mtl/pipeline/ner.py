@@ -14,26 +14,19 @@ from spacy.scorer import Scorer
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
-from thinc.api import Config, Model
+from thinc.api import Model
 
 from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi
 from ..dictionary import Dictionary
 from ..extensions import has_layer
-from ._base import CRFTagsMixin
+from ._base import CRFTagsMixin, default_model
 
-DEFAULT_NER_MODEL = Config().from_str("""
+DEFAULT_NER_MODEL = default_model("""
 [model]
 @architectures = "spacy_mtl.CRFTagger.v1"
 nO = null
 
-[model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "*"
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
-""")["model"]
+""")
 
 
 @Language.factory(

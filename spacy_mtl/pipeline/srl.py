@@ -13,30 +13,23 @@ from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
-from thinc.api import Config, Model, set_dropout_rate
+from thinc.api import Model, set_dropout_rate
 
 from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi, spans_to_bioes
 from ..extensions import has_layer
-from ._base import CRFTagsMixin
+from ._base import CRFTagsMixin, default_model
 from ..ml.models.srl import pair_features
 
 NO_PREDICATE = "_"
 UNKNOWN_SENSE = "PRED"  # a predicate whose sense was not seen in training
 
-DEFAULT_SRL_MODEL = Config().from_str("""
+DEFAULT_SRL_MODEL = default_model("""
 [model]
 @architectures = "spacy_mtl.SRLModel.v1"
 hidden_width = 256
 dropout = 0.1
 
-[model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "*"
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
-""")["model"]
+""")
 
 
 @Language.factory(
