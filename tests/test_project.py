@@ -1,4 +1,5 @@
 """The project workflow end to end with the tiny encoder: convert → train → package → install → load."""
+import json
 import shutil
 import subprocess
 import sys
@@ -7,13 +8,15 @@ import srsly
 
 from .conftest import CORPORA, ROOT
 
+TEXTS = ["我爱北京天安门。", "他在2008年去了上海，然后回到北京。", ""]
 LOAD = """
-import spacy
-nlp = spacy.load("zh_mtl_tiny")
+import json, sys, spacy
+nlp = spacy.load(sys.argv[1])
 doc = nlp("我爱北京天安门。")
 assert doc.text == "我爱北京天安门。"
 assert doc.has_annotation("DEP")
-print(nlp.pipe_names, spacy.util.get_package_path("zh_mtl_tiny"))
+print(nlp.pipe_names, spacy.util.get_package_path("zh_mtl_tiny") if sys.argv[1] == "zh_mtl_tiny" else "")
+print(json.dumps([d._.to_dict() for d in nlp.pipe(json.loads(sys.argv[2]))]))
 """
 
 
@@ -43,8 +46,15 @@ def test_workflow_builds_a_wheel_that_loads_in_a_fresh_process(tiny_encoder, tmp
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site), str(wheels[0])], check=True)
     # a fresh process, no --code, the wheel on the path: factories come from entry points
     env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-c", LOAD], capture_output=True, text=True, env=env, cwd=tmp_path)
+    texts = json.dumps(TEXTS)
+    out = subprocess.run([sys.executable, "-c", LOAD, "zh_mtl_tiny", texts], capture_output=True, text=True,
+                         env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "'dep'" in out.stdout and str(site) in out.stdout
+    # the installed wheel predicts exactly what the trained folder predicts
+    source = subprocess.run([sys.executable, "-c", LOAD, str(project / "training" / "mtl_tiny" / "model-best"), texts],
+                            capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert source.returncode == 0, source.stderr[-3000:]
+    assert json.loads(out.stdout.splitlines()[-1]) == json.loads(source.stdout.splitlines()[-1])
     requirements = (project / "packages" / "zh_mtl_tiny-0.1.0" / "meta.json").read_text()
     assert "spacy_mtl" in requirements or "spacy-mtl" in requirements
