@@ -48,11 +48,8 @@ class CRFTagsMixin:
             self.model.inc_grad(name, numpy.asarray(grad, dtype="f"))
 
 
-class BiaffinePipe(TrainablePipe):
-    """A head on ``spacy_mtl.BiaffineParser.v1`` whose torch scorer is sized by its labels.
-
-    The scorer is built once the labels (and the encoder width) are known; when
-    loading, it is rebuilt from the saved cfg before the weights are read."""
+class LabelsMixin:
+    """Labels kept in ``cfg["labels"]`` (so they are saved with the component)."""
 
     cfg: Dict
 
@@ -66,6 +63,13 @@ class BiaffinePipe(TrainablePipe):
         self.cfg["labels"].append(label)
         self.vocab.strings.add(label)
         return 1
+
+
+class BiaffinePipe(LabelsMixin, TrainablePipe):
+    """A head on ``spacy_mtl.BiaffineParser.v1`` whose torch scorer is sized by its labels.
+
+    The scorer is built once the labels (and the encoder width) are known; when
+    loading, it is rebuilt from the saved cfg before the weights are read."""
 
     def predict(self, docs):
         docs = list(docs)

@@ -19,7 +19,7 @@ from thinc.api import Model
 from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi
 from ..dictionary import Dictionary
 from ..extensions import has_layer
-from ._base import CRFTagsMixin, default_model
+from ._base import CRFTagsMixin, LabelsMixin, default_model
 
 DEFAULT_NER_MODEL = default_model("""
 [model]
@@ -47,7 +47,7 @@ def biluo_to_bioes(tag: Optional[str]) -> Optional[str]:
     return {"U": "S", "L": "E"}.get(tag[0], tag[0]) + tag[1:] if tag != "O" else "O"
 
 
-class CRFEntityRecognizer(CRFTagsMixin, TrainablePipe):
+class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
     def __init__(self, vocab, model: Model, name: str = "ner", *, spans_key: Optional[str] = None,
                  layer: str = "ner", scorer: Optional[Callable] = None):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
@@ -64,16 +64,6 @@ class CRFEntityRecognizer(CRFTagsMixin, TrainablePipe):
     def dict_entities(self, entries: Dict[str, str]) -> None:
         self.cfg["dict_entities"] = dict(entries)
         self._whitelist = None
-
-    @property
-    def labels(self):
-        return tuple(self.cfg["labels"])
-
-    def add_label(self, label: str) -> int:
-        if label in self.cfg["labels"]:
-            return 0
-        self.cfg["labels"].append(label)
-        return 1
 
     def predict(self, docs: Iterable[Doc]):
         docs = list(docs)
