@@ -16,27 +16,15 @@ from spacy.vocab import Vocab
 from wasabi import msg
 
 from ..extensions import has_layer, set_layers
-from .ud import CorpusError
+from .ud import CorpusError, _blocks_with_lines
 
 
 def _blocks(path: Path) -> Iterator[Tuple[int, List[str], List[str]]]:
-    """(first line number, comment lines, token lines) per blank-line separated block."""
-    comments: List[str] = []
-    rows: List[str] = []
-    first = 0
-    with Path(path).open(encoding="utf8") as f:
-        for n, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                if rows:
-                    yield first, comments, rows
-                comments, rows = [], []
-                continue
-            if not rows and not comments:
-                first = n
-            (comments if line.startswith("#") and not rows else rows).append(line)
-    if rows:
-        yield first, comments, rows
+    """(first line number, leading comment lines, token lines) per block that has tokens."""
+    for first, lines in _blocks_with_lines(Path(path)):
+        n_comments = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
+        if n_comments < len(lines):
+            yield first, lines[:n_comments], lines[n_comments:]
 
 
 def _doc_from_tags(vocab: Vocab, words: List[str], tags: List[str], text: Optional[str], scheme: str, layer: str) -> Doc:

@@ -36,16 +36,7 @@ def _blocks_with_lines(path: Path) -> Iterator[Tuple[int, List[str]]]:
 
 def _sentence_lines(path: Path) -> List[int]:
     """1-based line number where each sentence block starts."""
-    starts, in_block = [], False
-    with path.open(encoding="utf8") as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                if not in_block:
-                    starts.append(n)
-                in_block = True
-            else:
-                in_block = False
-    return starts
+    return [first for first, _ in _blocks_with_lines(path)]
 
 
 def _check_tree(heads: List[int]) -> Optional[str]:
