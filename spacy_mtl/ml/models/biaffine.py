@@ -46,13 +46,27 @@ class BiaffineScorer(torch.nn.Module):
         self.arc = Biaffine(arc_width, arc_width, 1, bias_x=True, bias_y=False)
         self.rel = Biaffine(label_width, label_width, max(n_labels, 1), bias_x=True, bias_y=True)
 
-    def forward(self, words: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, words: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = torch.cat([self.root.expand(words.shape[0], 1, -1), words], 1)
         arcs = self.arc(self.arc_dep(x), self.arc_head(x))
         rels = self.rel(self.rel_dep(x), self.rel_head(x))
         if rels.dim() == 3:
             rels = rels.unsqueeze(-1)
         return arcs, rels
+
+
+class NodeBiaffineScorer(BiaffineScorer):
+    """A BiaffineScorer that also labels every position: [batch, n+1, n_node_labels]
+    (AMR concepts per word; position 0 is the root)."""
+
+    def __init__(self, d_in: int, arc_width: int, label_width: int, n_labels: int, dropout: float, n_node_labels: int):
+        super().__init__(d_in, arc_width, label_width, n_labels, dropout)
+        self.node = torch.nn.Sequential(mlp(d_in, label_width, dropout), torch.nn.Linear(label_width, max(n_node_labels, 1)))
+
+    def forward(self, words: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        arcs, rels = super().forward(words)
+        x = torch.cat([self.root.expand(words.shape[0], 1, -1), words], 1)
+        return arcs, rels, self.node(x)
 
 
 def _pad_inputs(model, Xs: List[numpy.ndarray], is_train: bool):
@@ -70,13 +84,12 @@ def _pad_inputs(model, Xs: List[numpy.ndarray], is_train: bool):
 
 
 def _unpad_outputs(model, inputs_outputs, is_train):
-    _, (arcs, rels) = inputs_outputs
+    _, outputs = inputs_outputs
 
     def backprop(d_outputs) -> ArgsKwargs:
-        d_arcs, d_rels = d_outputs
-        return ArgsKwargs(args=((arcs, rels),), kwargs={"grad_tensors": (xp2torch(d_arcs), xp2torch(d_rels))})
+        return ArgsKwargs(args=(outputs,), kwargs={"grad_tensors": tuple(xp2torch(d) for d in d_outputs)})
 
-    return (torch2xp(arcs), torch2xp(rels)), backprop
+    return tuple(torch2xp(o) for o in outputs), backprop
 
 
 def sentence_chunks(docs: List[Doc], max_words: int) -> List[Tuple[int, int, int]]:
@@ -95,32 +108,34 @@ def parser_forward(model: Model, docs: List[Doc], is_train: bool):
     vectors, bp_vectors = tok2vec(docs, is_train)
     chunks = sentence_chunks(docs, model.attrs["max_words"])
     if not chunks:
-        return (chunks, [], []), lambda d: bp_vectors([v * 0 for v in vectors])
+        empty = ([] for _ in range(2 + bool(model.attrs["scorer_cfg"].get("n_node_labels"))))
+        return (chunks, *empty), lambda d: bp_vectors([v * 0 for v in vectors])
     inputs = [vectors[d][s:e] for d, s, e in chunks]
     if is_train:
-        (arcs, rels), bp_scores = scorer(inputs, is_train)
+        padded, bp_scores = scorer(inputs, is_train)
     else:
         with TORCH_PREDICT_LOCK:
-            (arcs, rels), bp_scores = scorer(inputs, is_train)
+            padded, bp_scores = scorer(inputs, is_train)
     lengths = [e - s for _, s, e in chunks]
-    arcs = [arcs[i, : n + 1, : n + 1] for i, n in enumerate(lengths)]
-    rels = [rels[i, : n + 1, : n + 1] for i, n in enumerate(lengths)]
+    # arcs [n+1, n+1], labels [n+1, n+1, L] and (AMR) node labels [n+1, C]: the
+    # first one or two axes are positions, cut back from the batch's padding
+    n_axes = (2, 2, 1)[: len(padded)]
+    outputs = [[o[(i,) + (slice(0, n + 1),) * a] for i, n in enumerate(lengths)] for o, a in zip(padded, n_axes)]
 
     def backprop(d_scores):
-        d_arcs, d_rels = d_scores
-        n_max = max(lengths) + 1
-        pad_a = numpy.zeros((len(chunks), n_max, n_max), dtype="f")
-        pad_r = numpy.zeros((len(chunks), n_max, n_max, rels[0].shape[-1]), dtype="f")
-        for i, n in enumerate(lengths):
-            pad_a[i, : n + 1, : n + 1] = d_arcs[i]
-            pad_r[i, : n + 1, : n + 1] = d_rels[i]
-        d_chunks = bp_scores((pad_a, pad_r))
+        d_padded = []
+        for o, a, grads in zip(padded, n_axes, d_scores):
+            pad = numpy.zeros(o.shape, dtype="f")
+            for i, n in enumerate(lengths):
+                pad[(i,) + (slice(0, n + 1),) * a] = grads[i]
+            d_padded.append(pad)
+        d_chunks = bp_scores(tuple(d_padded))
         d_vectors = [numpy.zeros_like(v) for v in vectors]
         for (d, s, e), dx in zip(chunks, d_chunks):
             d_vectors[d][s:e] += dx
         return bp_vectors(d_vectors)
 
-    return (chunks, arcs, rels), backprop
+    return (chunks, *outputs), backprop
 
 
 def parser_init(model: Model, X=None, Y=None):
@@ -137,7 +152,11 @@ def resize_parser(model: Model, n_labels: int) -> None:
     cfg = model.attrs["scorer_cfg"]
     if not cfg["width"]:
         return  # built at initialization, once the encoder's width is known
-    module = BiaffineScorer(cfg["width"], cfg["arc_width"], cfg["label_width"], n_labels, cfg["dropout"])
+    if cfg.get("n_node_labels"):
+        module = NodeBiaffineScorer(cfg["width"], cfg["arc_width"], cfg["label_width"], n_labels, cfg["dropout"],
+                                    cfg["n_node_labels"])
+    else:
+        module = BiaffineScorer(cfg["width"], cfg["arc_width"], cfg["label_width"], n_labels, cfg["dropout"])
     wrapper = PyTorchWrapper_v2(module, convert_inputs=_pad_inputs, convert_outputs=_unpad_outputs)
     if len(model.layers) == 2:
         model.layers[1] = wrapper
@@ -163,5 +182,19 @@ def build_biaffine_parser_model(
             "scorer_cfg": {"width": width, "arc_width": arc_width, "label_width": label_width, "dropout": dropout},
         },
     )
+    resize_parser(model, 1)
+    return model
+
+
+@registry.architectures("spacy_mtl.AMRParser.v1")
+def build_amr_parser_model(
+    tok2vec: Model, width: Optional[int] = None, arc_width: int = 256, label_width: int = 128,
+    dropout: float = 0.2, max_words: int = 200,
+) -> Model:
+    """The biaffine parser plus a concept classifier per word: chunks, arc scores
+    [n+1, n+1], relation scores [n+1, n+1, L] and concept scores [n+1, C] per chunk
+    (C is set from the component's concept list)."""
+    model = build_biaffine_parser_model(tok2vec, width, arc_width, label_width, dropout, max_words)
+    model.attrs["scorer_cfg"]["n_node_labels"] = 1
     resize_parser(model, 1)
     return model

@@ -1,0 +1,167 @@
+"""`con`: span-based constituency parser (Stern et al. 2017; Zhang et al. 2020).
+
+The biaffine scorer of `dep` reads fencepost pairs: position i (0 = a learned
+sentence start, else word i) and word j score the span of words i+1..j. The
+"arc" channel says whether the span is a constituent (sigmoid), the label
+channel which one (unary chains are single labels such as ``S+VP``). CKY picks
+the best binary tree; its spans with a negative score are binarisation helpers
+and are dropped, so the result is always one well-formed n-ary tree under TOP.
+Writes ``doc._.con``: one tree per sentence (see ``algorithms/trees.py``).
+"""
+from itertools import islice
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+import numpy
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import registry
+from thinc.api import Model
+
+from ..algorithms.cky import cky
+from ..algorithms.trees import CHAIN, TOP, leaves, tree_from_spans, tree_spans
+from ..extensions import has_layer
+from ._base import BiaffinePipe
+from .biaffine_parser import DEFAULT_PARSER_MODEL, _log_softmax
+from .graph_parser import _sigmoid
+
+
+@Language.factory(
+    "mtl_con",
+    assigns=["doc._.con"],
+    default_config={"model": DEFAULT_PARSER_MODEL, "scorer": {"@scorers": "spacy_mtl.con_scorer.v1"}},
+    default_score_weights={"con_f": 1.0, "con_p": 0.0, "con_r": 0.0},
+)
+def make_constituency_parser(nlp: Language, name: str, model: Model, scorer: Optional[Callable]):
+    """Constituency trees over the words, one per sentence."""
+    return ConstituencyParser(nlp.vocab, model, name, scorer=scorer)
+
+
+def gold_spans(predicted: Doc, reference: Doc, start: int, end: int) -> Optional[Dict[Tuple[int, int], str]]:
+    """{(i, j): label chain} in fencepost positions of the chunk (words i+1..j),
+    or None when the chunk's words do not all match reference words."""
+    ref_of = {(t.idx, len(t.text)): t.i for t in reference}
+    ref_index = [ref_of.get((predicted[i].idx, len(predicted[i].text))) for i in range(start, end)]
+    if None in ref_index or ref_index != list(range(ref_index[0], ref_index[0] + len(ref_index))):
+        return None
+    offset = ref_index[0]
+    out = {}
+    for tree in reference._.con or []:
+        for (s, e), labels in tree_spans(tree).items():
+            s, e = s - offset, e - offset
+            if 0 <= s < e <= end - start:
+                out[(s, e)] = CHAIN.join(labels)
+    return out
+
+
+class ConstituencyParser(BiaffinePipe):
+    def __init__(self, vocab, model: Model, name: str = "con", *, scorer: Optional[Callable] = None):
+        self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
+        self.cfg: Dict = {"labels": [], "width": model.attrs["scorer_cfg"]["width"]}
+
+    def decode(self, arc: numpy.ndarray, rel: numpy.ndarray, start: int) -> Dict[Tuple[int, int], List[str]]:
+        """Constituents {(doc start, doc end): labels} of one chunk from its scores."""
+        spans = {}
+        for i, j in cky(arc):
+            if arc[i, j] > 0 and self.labels:
+                spans[(start + i, start + j)] = self.labels[int(rel[i, j].argmax())].split(CHAIN)
+        return spans
+
+    def set_annotations(self, docs: Iterable[Doc], scores) -> None:
+        docs = list(docs)
+        chunks, arcs, rels = scores
+        by_doc: Dict[int, Dict] = {d: {} for d in range(len(docs))}
+        for (d, start, end), arc, rel in zip(chunks, arcs, rels):
+            by_doc[d].update(self.decode(arc, rel, start))
+        for d, doc in enumerate(docs):
+            sents = [(s.start, s.end) for s in doc.sents] if doc.has_annotation("SENT_START") or doc.has_annotation("DEP") else [(0, len(doc))]
+            # a sentence parsed in several chunks gets one TOP over the chunks' trees
+            doc._.con = [tree_from_spans(s, e, by_doc[d]) for s, e in sents if e > s]
+
+    def get_loss(self, examples: Iterable[Example], scores):
+        validate_examples(examples, "ConstituencyParser.get_loss")
+        examples = list(examples)
+        chunks, arcs, rels = scores
+        index = {label: i for i, label in enumerate(self.labels)}
+        d_arcs, d_rels, loss = [], [], 0.0
+        for (d, start, end), arc, rel in zip(chunks, arcs, rels):
+            d_arc, d_rel = numpy.zeros_like(arc), numpy.zeros_like(rel)
+            eg = examples[d]
+            gold = gold_spans(eg.predicted, eg.reference, start, end) if has_layer(eg.reference, "con") and eg.reference._.con else None
+            if gold is not None:
+                n = end - start
+                mask = numpy.triu(numpy.ones_like(arc), k=1)  # spans i < j
+                target = numpy.zeros_like(arc)
+                for (i, j) in gold:
+                    target[i, j] = 1.0
+                p = _sigmoid(arc)
+                d_arc = ((p - target) * mask).astype(arc.dtype) / max(n, 1)
+                loss -= float((mask * (target * numpy.log(p + 1e-9) + (1 - target) * numpy.log(1 - p + 1e-9))).sum()) / max(n, 1)
+                for (i, j), label in gold.items():
+                    if label in index:
+                        p_rel = numpy.exp(_log_softmax(rel[i, j], axis=-1))
+                        d_rel[i, j] = p_rel
+                        d_rel[i, j, index[label]] -= 1.0
+                        loss -= float(numpy.log(p_rel[index[label]] + 1e-9))
+            d_arcs.append(d_arc)
+            d_rels.append(d_rel)
+        return loss, (d_arcs, d_rels)
+
+    def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None, labels: Optional[List[str]] = None):
+        validate_get_examples(get_examples, "ConstituencyParser.initialize")
+        if labels is None:
+            labels = sorted({CHAIN.join(ls) for eg in get_examples() if has_layer(eg.reference, "con")
+                             for tree in (eg.reference._.con or []) for ls in tree_spans(tree).values()})
+        for label in labels:
+            self.add_label(label)
+        self._initialize_model([eg.predicted for eg in islice(get_examples(), 10)])
+
+
+def _is_punct(text: str) -> bool:
+    import unicodedata
+
+    return bool(text) and all(unicodedata.category(c)[0] in "PS" for c in text)
+
+
+def evalb_brackets(doc: Doc) -> List[Tuple[str, int, int]]:
+    """Labelled brackets as EVALB counts them (COLLINS.prm defaults): TOP and
+    preterminals are not brackets, punctuation words are deleted first (a bracket
+    left with no word disappears), and a unary chain gives one bracket per label.
+    Bracket ends are character offsets of the first and last non-punctuation word,
+    so trees over different segmentations can be compared."""
+    out = []
+    for tree in doc._.con or []:
+        for (s, e), labels in tree_spans(tree).items():
+            kept = [i for i in range(s, e) if not _is_punct(doc[i].text)]
+            if not kept:
+                continue
+            char_span = (doc[kept[0]].idx, doc[kept[-1]].idx + len(doc[kept[-1]].text))
+            out.extend((label, *char_span) for label in labels if label != TOP)
+    return out
+
+
+def score_con(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
+    """Labelled bracket precision, recall and F (EVALB style), micro-averaged."""
+    from collections import Counter
+
+    tp = n_pred = n_gold = 0
+    for eg in examples:
+        if not has_layer(eg.reference, "con") or eg.reference._.con is None:
+            continue
+        pred, gold = Counter(evalb_brackets(eg.predicted)), Counter(evalb_brackets(eg.reference))
+        tp += sum((pred & gold).values())
+        n_pred += sum(pred.values())
+        n_gold += sum(gold.values())
+    if not n_gold and not n_pred:
+        return {"con_p": None, "con_r": None, "con_f": None}
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return {"con_p": p, "con_r": r, "con_f": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+@registry.scorers("spacy_mtl.con_scorer.v1")
+def make_con_scorer():
+    return score_con
+
+
+__all__ = ["ConstituencyParser", "make_constituency_parser", "score_con", "evalb_brackets", "leaves"]
