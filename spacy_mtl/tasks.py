@@ -1,9 +1,9 @@
 """HanLP's ``tasks=`` / ``skip_tasks=`` in spaCy's idiom: which components to disable.
 
 Task names are HanLP's where they exist (``tok``, ``pos``, ``dep``, ``ner``,
-``srl``, ``sdp``) plus the component names themselves; ``*`` patterns work
+``srl``, ``sdp``, ``con``, ``amr``) plus the component names themselves; ``*`` patterns work
 (``ner*``). Asking for a task keeps what it needs: every head needs the
-encoder and ``tok``; ``dep`` and ``sdp`` also need the sentencizer.
+encoder and ``tok``; ``dep``, ``sdp``, ``con`` and ``amr`` also need the sentencizer.
 
     with nlp.select_pipes(disable=disabled_components(nlp, tasks=["dep"])):
         doc = nlp(text)
@@ -25,10 +25,12 @@ TASK_FACTORIES: Dict[str, Set[str]] = {
     "ner": {"mtl_ner", "ner"},
     "srl": {"mtl_srl"},
     "sdp": {"mtl_sdp"},
+    "con": {"mtl_con"},
+    "amr": {"mtl_amr"},
 }
 ENCODER_FACTORIES = {"transformer", "tok2vec"}
 SENTENCE_FACTORIES = {"sentencizer", "senter"}
-NEEDS_SENTENCES = {"mtl_biaffine_parser", "mtl_sdp", "parser"}
+NEEDS_SENTENCES = {"mtl_biaffine_parser", "mtl_sdp", "mtl_con", "mtl_amr", "parser"}
 
 
 def _factories(nlp: Language) -> Dict[str, str]:

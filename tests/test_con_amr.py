@@ -205,3 +205,16 @@ def test_con_and_amr_learn_and_reload(trained_nlp, corpus_files, tmp_path):
     nlp.to_disk(tmp_path / "m")
     again = spacy.load(tmp_path / "m")
     assert again(text)._.con == nlp(text)._.con and again(text)._.amr == nlp(text)._.amr
+
+
+def test_renderers_draw_every_word_phrase_and_concept():
+    from spacy_mtl.visualize import render_amr, render_con
+
+    doc = _con_doc(["我", "爱", "北京", "。"], ["TOP", ["S", ["NP", 0], ["VP", 1, ["NP", 2]]], 3])
+    svg = render_con(doc)
+    assert svg.count('class="word"') == 4 and svg.count('class="phrase"') == 5  # TOP S NP VP NP
+    doc._.amr = [graph_from_parts({0: "i", 1: "love-01", 2: "city"}, [(1, 0, ":ARG0"), (1, 2, ":ARG1")], 1)]
+    view = render_amr(doc)
+    svg, penman_text = view.split("<pre>")
+    assert all(f"/{c}<" in svg for c in ("i", "love-01", "city")) and svg.count(":ARG") == 2
+    assert "(北京)" in svg and penman_text.startswith("(l / love-01 :ARG0 (i / i) :ARG1 (c / city))")

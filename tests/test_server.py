@@ -58,7 +58,7 @@ def test_limits_and_bad_requests_get_4xx_and_the_server_stays_up(server):
         parse(["a"] * 9, url=server)
     assert err.value.status == 413
     with pytest.raises(ServerError) as err:
-        parse("你好", url=server, tasks=["amr"])
+        parse("你好", url=server, tasks=["coref"])
     assert err.value.status == 400
     import urllib.error
     import urllib.request
@@ -90,7 +90,8 @@ def test_ui_page_and_views(server):
     request = urllib.request.Request(server + "/render", data=json.dumps({"text": "我爱北京天安门。"}).encode(),
                                      headers={"Content-Type": "application/json"})
     views = json.loads(urllib.request.urlopen(request, timeout=30).read())
-    assert "<svg" in views["dep"] and "<svg" in views["sdp"]
+    assert "<svg" in views["dep"] and "<svg" in views["sdp"] and "<svg" in views["con"]
+    assert "<svg" in views["amr"] and "<pre>" in views["amr"]
     assert views["srl"].startswith("<table") or "no predicates" in views["srl"]
 
 
@@ -107,7 +108,8 @@ def test_ui_renders_in_headless_chromium(server, tmp_path):
                          capture_output=True, text=True, timeout=120)
     dom = out.stdout
     assert 'data-rendered="yes"' in dom, out.stderr[-2000:]
-    assert dom.count("<svg") >= 2 and "北京" in dom
+    assert dom.count('class="con"') >= 1 and dom.count('class="amr"') >= 1
+    assert dom.count("<svg") >= 4 and "北京" in dom
 
 
 def test_bounded_load_on_loopback(trained_nlp):

@@ -6,12 +6,14 @@ from spacy_mtl.tasks import disabled_components
 
 def test_tasks_keep_what_they_need(trained_nlp):
     nlp, _ = trained_nlp
-    assert disabled_components(nlp, tasks=["dep"]) == ["tag", "morph", "lemma", "ner", "srl", "sdp"]
-    assert disabled_components(nlp, tasks=["pos", "ner*"]) == ["sentencizer", "morph", "lemma", "dep", "srl", "sdp"]
+    assert disabled_components(nlp, tasks=["dep"]) == ["tag", "morph", "lemma", "ner", "srl", "sdp", "con", "amr"]
+    assert disabled_components(nlp, tasks=["pos", "ner*"]) == ["sentencizer", "morph", "lemma", "dep", "srl", "sdp",
+                                                               "con", "amr"]
+    assert disabled_components(nlp, tasks=["con"]) == ["tag", "morph", "lemma", "dep", "ner", "srl", "sdp", "amr"]
     assert disabled_components(nlp, skip_tasks=["srl", "sdp"]) == ["srl", "sdp"]
     assert disabled_components(nlp) == []
-    with pytest.raises(ValueError, match="no component or task matches 'amr'"):
-        disabled_components(nlp, tasks=["amr"])
+    with pytest.raises(ValueError, match="no component or task matches 'coref'"):
+        disabled_components(nlp, tasks=["coref"])
 
 
 def test_disabled_heads_cost_nothing_and_encoder_runs_once(trained_nlp):

@@ -30,7 +30,14 @@ for _ in range(runs):  # interleaved, so drift on a noisy machine hits both alik
         t = time.perf_counter()
         list(nlp.pipe(texts, batch_size=32))
         encoder.append(time.perf_counter() - t)
+# where the time goes: each component over the same texts, once, after the runs
+per_component, docs_ = {}, [nlp.make_doc(t) for t in texts]
+for name, proc in nlp.pipeline:
+    t = time.perf_counter()
+    docs_ = list(proc.pipe(docs_, batch_size=32))
+    per_component[name] = time.perf_counter() - t
 print(json.dumps({
+    "per_component_seconds": per_component,
     "runs": runs, "sentences": len(texts), "words": sum(len(d) for d in docs),
     "seconds_median": statistics.median(full), "encoder_only_seconds_median": statistics.median(encoder),
     "seconds_all": full, "encoder_only_seconds_all": encoder,
@@ -106,6 +113,8 @@ def markdown(report: dict) -> str:
     if s.get("amr_smatch_f") is not None:
         rows.append(("AMR (Little Prince 1.6 test, Chinese text → English AMR) Smatch P / R / F",
                      f"{pct('amr_smatch_p')} / {pct('amr_smatch_r')} / {pct('amr_smatch_f')}"))
+    if "training" in report:
+        rows.append(("Training", report["training"]))
     if "train_seconds" in report:
         rows.append(("Training time", f"{report['train_seconds'] / 60:.1f} min ({report['max_steps']} steps)"))
     if sp is None:
@@ -117,6 +126,11 @@ def markdown(report: dict) -> str:
         ("Full pipeline / encoder only", f"{sp['seconds_median'] / sp['encoder_only_seconds_median']:.2f}x"),
         ("Peak RSS (inference process)", f"{sp['peak_rss_mb']:.0f} MB"),
     ]
+    if sp.get("per_component_seconds"):
+        parts = sp["per_component_seconds"]
+        total = sum(parts.values())
+        rows.append(("Time per component (one pass)", ", ".join(
+            f"{name} {100 * sec / total:.0f}%" for name, sec in parts.items() if sec / total >= 0.005)))
     return _table(report, rows)
 
 

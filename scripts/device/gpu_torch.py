@@ -11,6 +11,7 @@ GPU machine; nothing in the package depends on it.
     python scripts/device/gpu_torch.py half MODEL OUT      # torch weights as float16, for transport
 """
 import sys
+from pathlib import Path
 
 import torch
 import thinc.api
@@ -70,7 +71,7 @@ def main(argv):
         half(argv[1], argv[2])
     elif action == "evaluate":
         sys.argv = ["evaluate.py"] + argv[1:]
-        sys.path.insert(0, "project/scripts")
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "project" / "scripts"))
         import evaluate
 
         evaluate.main()
