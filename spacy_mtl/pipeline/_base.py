@@ -22,6 +22,37 @@ upstream = "*"
 """
 
 
+def sigmoid(x: numpy.ndarray) -> numpy.ndarray:
+    return 1.0 / (1.0 + numpy.exp(-numpy.clip(x, -30, 30)))
+
+
+def log_softmax(x: numpy.ndarray, axis: int) -> numpy.ndarray:
+    x = x - x.max(axis=axis, keepdims=True)
+    return x - numpy.log(numpy.exp(x).sum(axis=axis, keepdims=True))
+
+
+def masked_sigmoid_loss(scores: numpy.ndarray, target: numpy.ndarray, mask: numpy.ndarray) -> Tuple[float, numpy.ndarray]:
+    """Binary cross-entropy of independent cells (arcs, spans) where ``mask`` is 1, and its gradient."""
+    p = sigmoid(scores)
+    d_scores = ((p - target) * mask).astype(scores.dtype)
+    loss = -float((mask * (target * numpy.log(p + 1e-9) + (1 - target) * numpy.log(1 - p + 1e-9))).sum())
+    return loss, d_scores
+
+
+def cell_label_loss(labels: numpy.ndarray, gold: Dict[Tuple[int, int], str], index: Dict[str, int],
+                    d_labels: numpy.ndarray) -> float:
+    """Cross-entropy of the gold label at each gold cell (i, j) of ``labels`` [n, n, L];
+    the gradient goes into ``d_labels``. Labels the head does not know are skipped."""
+    loss = 0.0
+    for (i, j), label in gold.items():
+        if label in index:
+            p = numpy.exp(log_softmax(labels[i, j], axis=-1))
+            d_labels[i, j] = p
+            d_labels[i, j, index[label]] -= 1.0
+            loss -= float(numpy.log(p[index[label]] + 1e-9))
+    return loss
+
+
 def default_model(head_config: str) -> Dict:
     """A factory's default ``[model]``: the head's own block plus a word-level
     (mean-pooled) listener to the pipeline's transformer."""

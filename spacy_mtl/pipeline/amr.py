@@ -24,9 +24,8 @@ from thinc.api import Model
 
 from ..algorithms.mst import mst_one_root
 from ..extensions import has_layer
-from ._base import BiaffinePipe, default_model
-from .biaffine_parser import _log_softmax
-from .graph_parser import _sigmoid
+from ..ml.models.biaffine import sentence_bounds
+from ._base import BiaffinePipe, cell_label_loss, default_model, log_softmax, masked_sigmoid_loss, sigmoid
 
 NO_CONCEPT = "∅"
 
@@ -120,7 +119,7 @@ class AMRParser(BiaffinePipe):
     def decode(self, arc: numpy.ndarray, rel: numpy.ndarray, node: numpy.ndarray, start: int) -> Dict:
         """One graph record for a chunk (words start.. in doc positions)."""
         n = arc.shape[0] - 1
-        probs = numpy.exp(_log_softmax(node[1:], axis=-1))
+        probs = numpy.exp(log_softmax(node[1:], axis=-1))
         best = probs.argmax(-1)
         chosen = [i for i in range(n) if best[i] != 0]
         if not chosen:  # always a graph: the likeliest concept
@@ -137,7 +136,7 @@ class AMRParser(BiaffinePipe):
         top = next(d for d, h in tree if h == 0)
         # re-entrancies: at most one more head per concept, the likeliest above the
         # threshold (keeps graphs sparse, as AMR's are, and Smatch tractable)
-        probs_arc = _sigmoid(sub)
+        probs_arc = sigmoid(sub)
         probs_arc[:, 0] = 0.0
         numpy.fill_diagonal(probs_arc, 0.0)
         for d, h in tree:
@@ -157,7 +156,7 @@ class AMRParser(BiaffinePipe):
         for (d, start, end), arc, rel, node in zip(chunks, arcs, rels, nodes):
             by_doc[d].append((start, self.decode(arc, rel, node, start)))
         for d, doc in enumerate(docs):
-            sents = [(s.start, s.end) for s in doc.sents] if doc.has_annotation("SENT_START") or doc.has_annotation("DEP") else [(0, len(doc))]
+            sents = sentence_bounds(doc)
             graphs = []
             for s, e in sents:
                 pieces = [g for start, g in by_doc[d] if s <= start < e]
@@ -200,7 +199,7 @@ class AMRParser(BiaffinePipe):
             gold = self.gold(eg.predicted, eg.reference, start, end) if has_layer(eg.reference, "amr") and eg.reference._.amr else None
             if gold is not None:
                 node_gold, gold_arcs = gold
-                p_node = numpy.exp(_log_softmax(node[1:], axis=-1))
+                p_node = numpy.exp(log_softmax(node[1:], axis=-1))
                 known = node_gold >= 0
                 d_node[1:][known] = p_node[known]
                 d_node[1:][known, node_gold[known]] -= 1.0
@@ -213,15 +212,8 @@ class AMRParser(BiaffinePipe):
                 target = numpy.zeros_like(arc)
                 for (dep, head) in gold_arcs:
                     target[dep, head] = 1.0
-                p = _sigmoid(arc)
-                d_arc = ((p - target) * mask).astype(arc.dtype)
-                loss -= float((mask * (target * numpy.log(p + 1e-9) + (1 - target) * numpy.log(1 - p + 1e-9))).sum())
-                for (dep, head), role in gold_arcs.items():
-                    if role in index:
-                        p_rel = numpy.exp(_log_softmax(rel[dep, head], axis=-1))
-                        d_rel[dep, head] = p_rel
-                        d_rel[dep, head, index[role]] -= 1.0
-                        loss -= float(numpy.log(p_rel[index[role]] + 1e-9))
+                arc_loss, d_arc = masked_sigmoid_loss(arc, target, mask)
+                loss += arc_loss + cell_label_loss(rel, gold_arcs, index, d_rel)
             for grad, out in zip((d_arc, d_rel, d_node), grads):
                 out.append(grad)
         return loss, grads

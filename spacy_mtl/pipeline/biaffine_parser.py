@@ -11,7 +11,7 @@ from thinc.api import Model
 
 from ..algorithms.mst import mst_one_root
 from ..extensions import has_layer
-from ._base import BiaffinePipe, default_model
+from ._base import BiaffinePipe, cell_label_loss, default_model, log_softmax
 
 ROOT_LABEL = "root"
 
@@ -35,11 +35,6 @@ max_words = 200
 def make_biaffine_parser(nlp: Language, name: str, model: Model, scorer: Optional[Callable]):
     """Dependency parsing: biaffine arc/label scores, single-root MST decoding."""
     return BiaffineParser(nlp.vocab, model, name, scorer=scorer)
-
-
-def _log_softmax(x: numpy.ndarray, axis: int) -> numpy.ndarray:
-    x = x - x.max(axis=axis, keepdims=True)
-    return x - numpy.log(numpy.exp(x).sum(axis=axis, keepdims=True))
 
 
 def gold_heads(predicted: Doc, reference: Doc, start: int, end: int):
@@ -72,7 +67,7 @@ class BiaffineParser(BiaffinePipe):
         chunks, arcs, rels = scores
         results: Dict[int, List] = {}
         for (d, start, end), arc, rel in zip(chunks, arcs, rels):
-            heads = mst_one_root(_log_softmax(arc, axis=1))
+            heads = mst_one_root(log_softmax(arc, axis=1))
             labels = rel[numpy.arange(len(heads)), numpy.maximum(heads, 0)].argmax(-1)
             results.setdefault(d, []).append((start, heads, labels))
         for d, doc in enumerate(docs):
@@ -100,18 +95,16 @@ class BiaffineParser(BiaffinePipe):
             eg = examples[d]
             if has_layer(eg.reference, "dep") and eg.reference.has_annotation("DEP"):
                 heads, labels = gold_heads(eg.predicted, eg.reference, start, end)
-                probs = numpy.exp(_log_softmax(arc[1:], axis=1))
+                probs = numpy.exp(log_softmax(arc[1:], axis=1))
+                gold_labels = {}
                 for j, (h, label) in enumerate(zip(heads, labels), start=1):
                     if h < 0:
                         continue
                     d_arc[j] = probs[j - 1]
                     d_arc[j, h] -= 1.0
                     loss -= float(numpy.log(probs[j - 1, h] + 1e-9))
-                    if label in label_index:
-                        p_rel = numpy.exp(_log_softmax(rel[j, h], axis=-1))
-                        d_rel[j, h] = p_rel
-                        d_rel[j, h, label_index[label]] -= 1.0
-                        loss -= float(numpy.log(p_rel[label_index[label]] + 1e-9))
+                    gold_labels[(j, h)] = label
+                loss += cell_label_loss(rel, gold_labels, label_index, d_rel)
             d_arcs.append(d_arc)
             d_rels.append(d_rel)
         return loss, (d_arcs, d_rels)

@@ -21,9 +21,9 @@ from thinc.api import Model
 from ..algorithms.cky import cky
 from ..algorithms.trees import CHAIN, TOP, leaves, tree_from_spans, tree_spans
 from ..extensions import has_layer
-from ._base import BiaffinePipe
-from .biaffine_parser import DEFAULT_PARSER_MODEL, _log_softmax
-from .graph_parser import _sigmoid
+from ..ml.models.biaffine import sentence_bounds
+from ._base import BiaffinePipe, cell_label_loss, masked_sigmoid_loss
+from .biaffine_parser import DEFAULT_PARSER_MODEL
 
 
 @Language.factory(
@@ -74,7 +74,7 @@ class ConstituencyParser(BiaffinePipe):
         for (d, start, end), arc, rel in zip(chunks, arcs, rels):
             by_doc[d].update(self.decode(arc, rel, start))
         for d, doc in enumerate(docs):
-            sents = [(s.start, s.end) for s in doc.sents] if doc.has_annotation("SENT_START") or doc.has_annotation("DEP") else [(0, len(doc))]
+            sents = sentence_bounds(doc)
             # a sentence parsed in several chunks gets one TOP over the chunks' trees
             doc._.con = [tree_from_spans(s, e, by_doc[d]) for s, e in sents if e > s]
 
@@ -94,15 +94,10 @@ class ConstituencyParser(BiaffinePipe):
                 target = numpy.zeros_like(arc)
                 for (i, j) in gold:
                     target[i, j] = 1.0
-                p = _sigmoid(arc)
-                d_arc = ((p - target) * mask).astype(arc.dtype) / max(n, 1)
-                loss -= float((mask * (target * numpy.log(p + 1e-9) + (1 - target) * numpy.log(1 - p + 1e-9))).sum()) / max(n, 1)
-                for (i, j), label in gold.items():
-                    if label in index:
-                        p_rel = numpy.exp(_log_softmax(rel[i, j], axis=-1))
-                        d_rel[i, j] = p_rel
-                        d_rel[i, j, index[label]] -= 1.0
-                        loss -= float(numpy.log(p_rel[index[label]] + 1e-9))
+                # n² spans against n words: the span loss is scaled by 1/n
+                span_loss, d_arc = masked_sigmoid_loss(arc, target, mask)
+                d_arc /= max(n, 1)
+                loss += span_loss / max(n, 1) + cell_label_loss(rel, gold, index, d_rel)
             d_arcs.append(d_arc)
             d_rels.append(d_rel)
         return loss, (d_arcs, d_rels)

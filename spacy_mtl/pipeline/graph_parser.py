@@ -16,8 +16,8 @@ from spacy.util import registry
 from thinc.api import Model
 
 from ..extensions import has_layer
-from ._base import BiaffinePipe
-from .biaffine_parser import DEFAULT_PARSER_MODEL, _log_softmax
+from ._base import BiaffinePipe, cell_label_loss, masked_sigmoid_loss, sigmoid
+from .biaffine_parser import DEFAULT_PARSER_MODEL
 
 
 @Language.factory(
@@ -30,10 +30,6 @@ from .biaffine_parser import DEFAULT_PARSER_MODEL, _log_softmax
 def make_graph_parser(nlp: Language, name: str, model: Model, threshold: float, scorer: Optional[Callable]):
     """Semantic dependency graphs (SemEval-2016 Task 9 style)."""
     return GraphParser(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
-
-
-def _sigmoid(x):
-    return 1.0 / (1.0 + numpy.exp(-numpy.clip(x, -30, 30)))
 
 
 def gold_arcs(predicted: Doc, reference: Doc, start: int, end: int) -> Optional[Dict]:
@@ -56,7 +52,7 @@ def gold_arcs(predicted: Doc, reference: Doc, start: int, end: int) -> Optional[
 
 def decode_graph(arc_scores: numpy.ndarray, threshold: float) -> List[tuple]:
     """(dep, head) pairs, 1-based words, head 0 = root, from arc scores [n+1, n+1]."""
-    probs = _sigmoid(arc_scores)
+    probs = sigmoid(arc_scores)
     n = probs.shape[0] - 1
     numpy.fill_diagonal(probs, 0.0)
     probs[0, :] = 0.0
@@ -102,15 +98,8 @@ class GraphParser(BiaffinePipe):
                 mask = numpy.ones_like(arc)
                 mask[0, :] = 0.0
                 numpy.fill_diagonal(mask, 0.0)
-                p = _sigmoid(arc)
-                d_arc = ((p - target) * mask).astype(arc.dtype)
-                loss -= float((mask * (target * numpy.log(p + 1e-9) + (1 - target) * numpy.log(1 - p + 1e-9))).sum())
-                for (dep, head), label in gold.items():
-                    if label in index:
-                        p_rel = numpy.exp(_log_softmax(rel[dep, head], axis=-1))
-                        d_rel[dep, head] = p_rel
-                        d_rel[dep, head, index[label]] -= 1.0
-                        loss -= float(numpy.log(p_rel[index[label]] + 1e-9))
+                arc_loss, d_arc = masked_sigmoid_loss(arc, target, mask)
+                loss += arc_loss + cell_label_loss(rel, gold, index, d_rel)
             d_arcs.append(d_arc)
             d_rels.append(d_rel)
         return loss, (d_arcs, d_rels)

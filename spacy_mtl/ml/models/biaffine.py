@@ -97,12 +97,18 @@ def _unpad_outputs(model, inputs_outputs, is_train):
     return tuple(torch2xp(o) for o in outputs), backprop
 
 
+def sentence_bounds(doc: Doc) -> List[Tuple[int, int]]:
+    """(start, end) of every sentence; the whole doc when sentences are not set."""
+    if doc.has_annotation("SENT_START") or doc.has_annotation("DEP"):
+        return [(s.start, s.end) for s in doc.sents]
+    return [(0, len(doc))]
+
+
 def sentence_chunks(docs: List[Doc], max_words: int) -> List[Tuple[int, int, int]]:
     """(doc index, start, end) for every sentence, long ones cut every ``max_words``."""
     chunks = []
     for d, doc in enumerate(docs):
-        sents = [(s.start, s.end) for s in doc.sents] if doc.has_annotation("SENT_START") or doc.has_annotation("DEP") else [(0, len(doc))]
-        for start, end in sents:
+        for start, end in sentence_bounds(doc):
             for s in range(start, end, max_words):
                 chunks.append((d, s, min(end, s + max_words)))
     return chunks
