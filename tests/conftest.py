@@ -61,15 +61,29 @@ def amr_docs():
 
 
 @pytest.fixture(scope="session")
-def tiny_encoder(tmp_path_factory, gsd_docs, con_docs, amr_docs):
+def ner_docs():
+    """Weibo and Resume docs for the ner_weibo and ner_resume heads (20 each)."""
+    from spacy.vocab import Vocab
+
+    from spacy_mtl.corpora.ner import read_resume, read_weibo
+
+    vocab = Vocab()
+    weibo = list(read_weibo(CORPORA / "WeiboNER" / "weiboNER_2nd_conll.dev", vocab, layer="ner_weibo"))[:20]
+    resume = list(read_resume(CORPORA / "ResumeNER" / "dev.char.bmes", vocab, layer="ner_resume"))[:20]
+    return weibo, resume
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory, gsd_docs, con_docs, amr_docs, ner_docs):
     from spacy_mtl.encoder.tiny import build_tiny_encoder
 
-    chars = set("".join(d.text for d in gsd_docs + con_docs + amr_docs)) | set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789。，！？")
+    chars = set("".join(d.text for d in gsd_docs + con_docs + amr_docs + ner_docs[0] + ner_docs[1])) | set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789。，！？")
     return build_tiny_encoder(tmp_path_factory.mktemp("encoder") / "tiny", chars)
 
 
 def tiny_config(encoder: Path, train: Path, dev: Path, train_sdp: Path, dev_sdp: Path, train_con: Path = None,
-                dev_con: Path = None, train_amr: Path = None, dev_amr: Path = None, steps: int = 4):
+                dev_con: Path = None, train_amr: Path = None, dev_amr: Path = None, train_weibo: Path = None,
+                dev_weibo: Path = None, train_resume: Path = None, dev_resume: Path = None, steps: int = 4):
     from spacy.util import load_config
 
     overrides = {
@@ -77,6 +91,8 @@ def tiny_config(encoder: Path, train: Path, dev: Path, train_sdp: Path, dev_sdp:
         "paths.train_sdp": str(train_sdp), "paths.dev_sdp": str(dev_sdp),
         "paths.train_con": str(train_con or ""), "paths.dev_con": str(dev_con or ""),
         "paths.train_amr": str(train_amr or ""), "paths.dev_amr": str(dev_amr or ""),
+        "paths.train_weibo": str(train_weibo or ""), "paths.dev_weibo": str(dev_weibo or ""),
+        "paths.train_resume": str(train_resume or ""), "paths.dev_resume": str(dev_resume or ""),
         "components.dep.model.arc_width": 16, "components.dep.model.label_width": 8,
         "components.con.model.arc_width": 16, "components.con.model.label_width": 8,
         "components.amr.model.arc_width": 16, "components.amr.model.label_width": 8,
@@ -88,7 +104,7 @@ def tiny_config(encoder: Path, train: Path, dev: Path, train_sdp: Path, dev_sdp:
 
 
 @pytest.fixture(scope="session")
-def corpus_files(tmp_path_factory, gsd_docs, sdp_docs, con_docs, amr_docs):
+def corpus_files(tmp_path_factory, gsd_docs, sdp_docs, con_docs, amr_docs, ner_docs):
     from spacy.tokens import DocBin
 
     folder = tmp_path_factory.mktemp("corpus")
@@ -100,8 +116,12 @@ def corpus_files(tmp_path_factory, gsd_docs, sdp_docs, con_docs, amr_docs):
     DocBin(docs=con_docs[20:], store_user_data=True).to_disk(folder / "con-dev.spacy")
     DocBin(docs=amr_docs[:20], store_user_data=True).to_disk(folder / "amr-train.spacy")
     DocBin(docs=amr_docs[20:], store_user_data=True).to_disk(folder / "amr-dev.spacy")
+    for name, docs in zip(("weibo", "resume"), ner_docs):
+        DocBin(docs=docs[:15], store_user_data=True).to_disk(folder / f"{name}-train.spacy")
+        DocBin(docs=docs[15:], store_user_data=True).to_disk(folder / f"{name}-dev.spacy")
     return tuple(folder / f"{name}.spacy" for name in ("train", "dev", "sdp-train", "sdp-dev", "con-train", "con-dev",
-                                                       "amr-train", "amr-dev"))
+                                                       "amr-train", "amr-dev", "weibo-train", "weibo-dev",
+                                                       "resume-train", "resume-dev"))
 
 
 @pytest.fixture(scope="session")

@@ -33,3 +33,21 @@ def test_parse_reports_a_missing_model_clearly():
     assert out.returncode == 1
     assert "Cannot load the pipeline 'zh_no_such_model'" in out.stdout + out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_readme_usage_examples_run_for_real(trained_nlp, tmp_path, monkeypatch):
+    """project/scripts/usage.py, which writes the README's everyday-use examples,
+    runs every one of them (console script, server on loopback, curl, client)."""
+    sys.path.insert(0, str(ROOT / "project" / "scripts"))
+    from usage import main
+
+    monkeypatch.chdir(tmp_path)
+    main(str(trained_nlp[1]), str(tmp_path / "usage.md"))
+    page = (tmp_path / "usage.md").read_text()
+    assert "Traceback" not in page
+    assert page.count('"tok": [') >= 1 and "# text = 他在北京大学学习语言学。" in page
+    assert "Cannot load the pipeline 'zh_mtl_nope'" in page
+    assert "('北京大学', " in page  # the pre-tokenised word kept
+    forced = page.split("**Custom dictionaries**")[1].split("prints")[1]
+    assert "'北京大学'" in forced and "('北京大学', 'ORG')" in forced  # forced word and whitelisted entity
+    assert '{"status":"ok"' in page and "HTTP 400" in page and '"docs":[{"tok":' in page

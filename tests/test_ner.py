@@ -1,4 +1,7 @@
 """NER converters, scorer and a second NER head with its own label set."""
+import io
+import sys
+
 import pytest
 import spacy
 from spacy.tokens import Doc
@@ -64,26 +67,58 @@ def test_entity_scorer_by_hand():
     assert score_entities([Example(pred, gold), Example(unlabelled.copy(), unlabelled)])["ents_f"] == pytest.approx(0.5)
 
 
-def test_second_ner_head_writes_its_own_span_group(trained_nlp, tmp_path):
-    nlp, saved = trained_nlp
-    nlp = spacy.load(saved)
+def test_further_ner_heads_learn_only_their_label_set_and_write_span_groups(trained_nlp, tmp_path):
+    """The config's ner_weibo and ner_resume heads: own labels, own layer, own span group."""
+    nlp = spacy.load(trained_nlp[1])  # a copy: updating the shared pipeline would change later tests
+    assert set(nlp.get_pipe("ner_resume").labels) >= {"NAME", "ORG", "TITLE"}
+    assert set(nlp.get_pipe("ner_weibo").labels) >= {"PER.NAM", "GPE.NAM"}
+    assert "NAME" not in nlp.get_pipe("ner").labels and "PER.NAM" not in nlp.get_pipe("ner_resume").labels
     resume = list(read_resume(CORPORA / "ResumeNER" / "dev.char.bmes", nlp.vocab, layer="ner_resume"))[:20]
-    nlp.add_pipe("mtl_ner", name="ner_resume", config={"spans_key": "ner_resume", "layer": "ner_resume",
-                                                         "model": {"tok2vec": {"upstream": "transformer"}}})
     from spacy_mtl.corpora.readers import gold_words_doc
 
     examples = [Example(gold_words_doc(d), d) for d in resume]
-    nlp.get_pipe("ner_resume").initialize(lambda: examples, nlp=nlp)
-    nlp.get_pipe("transformer").find_listeners(nlp.get_pipe("ner_resume"))
-    assert set(nlp.get_pipe("ner_resume").labels) >= {"NAME", "ORG", "TITLE"}
     optimizer = Adam(0.001)
-    losses = [nlp.update(examples, sgd=optimizer, losses={})["ner_resume"] for _ in range(3)]
-    assert losses[-1] < losses[0]
+    losses = [nlp.update(examples, sgd=optimizer, losses={}) for _ in range(3)]
+    assert losses[-1]["ner_resume"] < losses[0]["ner_resume"]
+    assert all(step["ner"] == 0.0 and step["ner_weibo"] == 0.0 for step in losses)  # no Resume gold for them
     doc = nlp("我叫高勇，在北京大学工作。")
-    assert "ner_resume" in doc.spans
+    assert "ner_resume" in doc.spans and "ner_weibo" in doc.spans
     nlp.to_disk(tmp_path / "two_ner")
     again = spacy.load(tmp_path / "two_ner")
     doc2 = again("我叫高勇，在北京大学工作。")
     assert [(s.start, s.end, s.label_) for s in doc2.spans["ner_resume"]] == [(s.start, s.end, s.label_) for s in doc.spans["ner_resume"]]
     scores = again.evaluate([Example(again.make_doc(d.text), d) for d in resume[:5]])
     assert "spans_ner_resume_f" in scores
+
+
+def test_add_heads_trains_new_heads_and_changes_nothing_else(trained_nlp, corpus_files, tiny_encoder, tmp_path):
+    """project/scripts/add_heads.py: a pipeline without ner_resume gets one, trained on
+    the frozen encoder; every other head predicts exactly what it did before."""
+
+    from spacy.training.loop import train
+    from spacy.training.initialize import init_nlp
+
+    from .conftest import CONFIG, ROOT
+
+    sys.path.insert(0, str(ROOT / "project" / "scripts"))
+    from add_heads import build_config
+
+    base = spacy.load(trained_nlp[1])
+    base.remove_pipe("ner_resume")
+    base.remove_pipe("ner_weibo")
+    base.to_disk(tmp_path / "base")
+    overrides = {"paths.encoder": str(tiny_encoder), "paths.train_resume": str(corpus_files[10]),
+                 "paths.dev_resume": str(corpus_files[11])}
+    config = build_config(tmp_path / "base", CONFIG, ["ner_resume"], max_steps=4, overrides=overrides)
+    assert config["training"]["frozen_components"] == base.pipe_names
+    nlp = init_nlp(config)
+    (tmp_path / "out").mkdir()
+    nlp, _ = train(nlp, tmp_path / "out", stdout=io.StringIO(), stderr=io.StringIO())
+    added = spacy.load(tmp_path / "out" / "model-last")
+    assert added.pipe_names == base.pipe_names + ["ner_resume"]
+    assert set(added.get_pipe("ner_resume").labels) >= {"NAME", "ORG"}
+    base = spacy.load(tmp_path / "base")
+    for text in ("我叫高勇，在北京大学工作。", "他在2008年去了上海，然后回到北京。"):
+        before, after = base(text)._.to_dict(), added(text)._.to_dict()
+        assert "ner_resume" in after
+        assert {k: v for k, v in after.items() if k != "ner_resume"} == before

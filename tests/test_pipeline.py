@@ -10,6 +10,7 @@ from thinc.api import Adam
 
 from spacy_mtl.corpora.readers import gold_words_doc
 from spacy_mtl.extensions import set_layers
+from spacy_mtl.ml.models.char_transformer import piece_windows
 
 from .conftest import run_python
 from .test_tokenizer_and_windows import BAD_INPUTS
@@ -24,8 +25,8 @@ def analysis(doc):
 def test_heads_are_wired_to_one_encoder(trained_nlp):
     nlp, _ = trained_nlp
     assert nlp.pipe_names == ["transformer", "tok", "sentencizer", "tag", "morph", "lemma", "dep", "ner", "srl", "sdp",
-                              "con", "amr"]
-    assert len(nlp.get_pipe("transformer").listeners) == 10
+                              "con", "amr", "ner_weibo", "ner_resume"]
+    assert len(nlp.get_pipe("transformer").listeners) == 12
 
 
 def test_encoder_runs_once_per_batch_whatever_heads_run(trained_nlp):
@@ -77,6 +78,25 @@ def test_long_sentence_is_windowed_not_truncated(trained_nlp):
     assert doc.text == text
     assert doc.has_annotation("DEP")
     assert max(len(s) for s in doc.sents) <= nlp.get_pipe("dep").model.attrs["max_words"]
+
+
+def test_each_window_is_encoded_exactly_as_that_text_alone(trained_nlp):
+    """Window edges neither truncate nor leak: the hidden states of every window
+    of a long document equal those of the window's text analysed alone (the
+    windows of the tiny config are 24 pieces, overlapping by 8)."""
+    nlp, _ = trained_nlp
+    text = "今天北京下雨了。他说我们明天去上海开会。" * 5
+    others = [name for name in nlp.pipe_names if name != "transformer"]
+    with nlp.select_pipes(disable=others):
+        long_doc = nlp(text)
+        windows = long_doc._.trf_data.model_output.last_hidden_state
+        spans = piece_windows([long_doc], 24, 8)[0]
+        assert len(spans) == windows.shape[0] > 3
+        for span, hidden in zip(spans, windows):
+            alone = nlp(span.text)._.trf_data.model_output.last_hidden_state
+            assert alone.shape[0] == 1
+            n = alone.shape[1]  # [CLS] pieces [SEP]; the long batch pads after them
+            numpy.testing.assert_allclose(hidden[:n], alone[0], atol=1e-5)
 
 
 def test_hundred_thousand_characters(trained_nlp):

@@ -6,10 +6,16 @@ from spacy_mtl.tasks import disabled_components
 
 def test_tasks_keep_what_they_need(trained_nlp):
     nlp, _ = trained_nlp
-    assert disabled_components(nlp, tasks=["dep"]) == ["tag", "morph", "lemma", "ner", "srl", "sdp", "con", "amr"]
+    ner_heads = ["ner", "ner_weibo", "ner_resume"]
+    assert disabled_components(nlp, tasks=["dep"]) == ["tag", "morph", "lemma", "ner", "srl", "sdp", "con", "amr",
+                                                       "ner_weibo", "ner_resume"]
     assert disabled_components(nlp, tasks=["pos", "ner*"]) == ["sentencizer", "morph", "lemma", "dep", "srl", "sdp",
                                                                "con", "amr"]
-    assert disabled_components(nlp, tasks=["con"]) == ["tag", "morph", "lemma", "dep", "ner", "srl", "sdp", "amr"]
+    # "ner" is every NER head (as HanLP's ner/msra, ner/ontonotes…); a component name picks one
+    assert disabled_components(nlp, tasks=["ner"]) == disabled_components(nlp, tasks=ner_heads)
+    assert "ner" in disabled_components(nlp, tasks=["ner_resume"])
+    assert disabled_components(nlp, tasks=["con"]) == ["tag", "morph", "lemma", "dep", "ner", "srl", "sdp", "amr",
+                                                       "ner_weibo", "ner_resume"]
     assert disabled_components(nlp, skip_tasks=["srl", "sdp"]) == ["srl", "sdp"]
     assert disabled_components(nlp) == []
     with pytest.raises(ValueError, match="no component or task matches 'coref'"):

@@ -4,12 +4,16 @@
 * spaCy's own Chinese pipeline: `spacy init config --lang zh --pipeline
   tagger,morphologizer,parser --optimize efficiency` (the CNN tok2vec), jieba as
   its segmenter, trained by `spacy train` on the same GSDSimp train/dev files.
+* the same with `--optimize accuracy --gpu` (spacy-transformers), its encoder
+  set to the one spacy_mtl uses (`--encoder`, default the converted e5-small).
 
     python scripts/baselines.py corpus/ud_gsdsimp-train.spacy corpus/ud_gsdsimp-dev.spacy \
-        corpus/ud_gsdsimp-test.spacy metrics/baselines [--max-steps 2000] [--compare metrics/zh_mtl_full.json]
+        corpus/ud_gsdsimp-test.spacy metrics/baselines [--max-steps 2000] [--trf-steps 600] \
+        [--systems jieba,cnn,trf] [--compare metrics/zh_mtl_full.json]
 
 Writes NAME.json and NAME.md: one row per system, with spacy_mtl's rows taken
 from the reports named by --compare (measured by evaluate.py on this machine).
+Rows of systems not rerun (`--systems`) are kept from an existing NAME.json.
 """
 import argparse
 import json
@@ -23,6 +27,8 @@ sys.path.insert(0, str(HERE))
 
 from evaluate import machine  # noqa: E402
 
+CNN = "spaCy CNN (efficiency config, jieba words)"
+TRF = "spaCy transformer (accuracy config, same encoder, jieba words)"
 KEYS = ("token_f", "pos_acc", "tag_acc", "morph_acc", "uas", "las")
 
 
@@ -66,15 +72,22 @@ def jieba_row(refs, runs: int) -> dict:
     return row
 
 
-def spacy_cnn_row(train: Path, dev: Path, refs, out: Path, max_steps: int, runs: int) -> dict:
+def spacy_row(train: Path, dev: Path, refs, out: Path, max_steps: int, runs: int, encoder: Path = None) -> dict:
+    """Train spaCy's own zh pipeline (CNN, or transformer when `encoder` is given) and score it."""
     import spacy
     from spacy.cli.init_config import init_config
     from spacy.cli.train import train as spacy_train
 
-    config = init_config(lang="zh", pipeline=["tagger", "morphologizer", "parser"], optimize="efficiency")
+    optimize = "efficiency" if encoder is None else "accuracy"
+    config = init_config(lang="zh", pipeline=["tagger", "morphologizer", "parser"], optimize=optimize,
+                         gpu=encoder is not None)
     config["nlp"]["tokenizer"]["segmenter"] = "jieba"
     config["training"]["max_steps"] = max_steps
-    config["training"]["eval_frequency"] = 500
+    config["training"]["eval_frequency"] = 500 if encoder is None else 200
+    if encoder is not None:
+        config["components"]["transformer"]["model"]["name"] = str(encoder.resolve())
+        # The schedule spans the run actually made, as spacy_mtl's own does.
+        config["training"]["optimizer"]["learn_rate"]["total_steps"] = max_steps
     config["paths"]["train"], config["paths"]["dev"] = str(train), str(dev)
     out.mkdir(parents=True, exist_ok=True)
     config.to_disk(out / "config.cfg")
@@ -96,10 +109,13 @@ def markdown(report: dict) -> str:
 
     lines = [f"GSDSimp test (official, 500 sentences), predicted segmentation, same scorer for every row; "
              f"machine: {report['machine']}.", "",
-             "| system | tokens F | UPOS | XPOS | UFeats | UAS | LAS | words/s |", "|---|---|---|---|---|---|---|---|"]
+             "| system | tokens F | UPOS | XPOS | UFeats | UAS | LAS | words/s | training here |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, row in report["systems"].items():
         speed = f"{row['words_per_second']:.0f}" if row.get("words_per_second") else "–"
-        lines.append(f"| {name} | " + " | ".join(cell(row, k) for k in KEYS) + f" | {speed} |")
+        trained = (f"{row['max_steps']} steps, {row['train_seconds'] / 60:.0f} min" if row.get("train_seconds")
+                   else "–")
+        lines.append(f"| {name} | " + " | ".join(cell(row, k) for k in KEYS) + f" | {speed} | {trained} |")
     return "\n".join(lines) + "\n"
 
 
@@ -110,6 +126,9 @@ def main():
     parser.add_argument("test", type=Path)
     parser.add_argument("output", type=Path, help="report path without suffix")
     parser.add_argument("--max-steps", type=int, default=2000)
+    parser.add_argument("--trf-steps", type=int, default=600, help="steps for the transformer config")
+    parser.add_argument("--encoder", type=Path, default=Path("encoders/e5-small"))
+    parser.add_argument("--systems", default="cnn,trf,jieba", help="which to (re)run: cnn,trf,jieba")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="evaluate.py reports to list beside")
     parser.add_argument("--work", type=Path, default=Path("training/baselines"))
@@ -126,9 +145,21 @@ def main():
         if report.get("speed"):
             row["words_per_second"] = report["speed"]["words"] / report["speed"]["seconds_median"]
         systems[f"spacy_mtl ({path.stem})"] = row
-    systems["spaCy CNN (efficiency config, jieba words)"] = spacy_cnn_row(args.train, args.dev, refs, args.work,
-                                                                          args.max_steps, args.runs)
-    systems[f"jieba {jieba.__version__} (segmentation only)"] = jieba_row(refs, args.runs)
+    previous = args.output.with_suffix(".json")
+    kept = json.loads(previous.read_text())["systems"] if previous.exists() else {}
+    names = {"cnn": CNN, "trf": TRF, "jieba": f"jieba {jieba.__version__} (segmentation only)"}
+    wanted = set(args.systems.split(","))
+    for key, name in names.items():
+        if key not in wanted:
+            if name in kept:
+                systems[name] = kept[name]
+        elif key == "cnn":
+            systems[name] = spacy_row(args.train, args.dev, refs, args.work, args.max_steps, args.runs)
+        elif key == "trf":
+            systems[name] = spacy_row(args.train, args.dev, refs, args.work / "trf", args.trf_steps, args.runs,
+                                      encoder=args.encoder)
+        else:
+            systems[name] = jieba_row(refs, args.runs)
     report = {"machine": machine(), "systems": systems}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False))

