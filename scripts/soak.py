@@ -24,6 +24,7 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -230,13 +231,12 @@ def run(model: str, texts_path: Path, report_path: Path, chars: int, sentence_ch
     from evaluate import machine
 
     texts = real_texts(texts_path)
-    work = report_path.parent / f"{report_path.name}-work"
-    work.mkdir(parents=True, exist_ok=True)
     report = {"model": str(model), "machine": machine(), "long_documents": {}}
     msg.info(f"long documents ({chars:,} and {sentence_chars:,} characters)")
-    report["long_documents"]["document"] = long_document(model, long_text(texts, chars), work, "document")
-    report["long_documents"]["sentence without punctuation"] = long_document(
-        model, unpunctuated(texts, sentence_chars), work, "sentence")
+    with tempfile.TemporaryDirectory() as work:
+        report["long_documents"]["document"] = long_document(model, long_text(texts, chars), Path(work), "document")
+        report["long_documents"]["sentence without punctuation"] = long_document(
+            model, unpunctuated(texts, sentence_chars), Path(work), "sentence")
     nlp = spacy.load(model)
     msg.info("window boundaries")
     report["window_boundaries"] = boundary_consistency(nlp, texts, chars)
@@ -245,6 +245,7 @@ def run(model: str, texts_path: Path, report_path: Path, chars: int, sentence_ch
     del nlp
     msg.info(f"server load ({requests:,} requests, {clients} clients)")
     report["server_load"] = load_test(str(model), requests, clients, max_seconds=1800)
+    report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     report_path.with_suffix(".md").write_text(markdown(report))
     return report

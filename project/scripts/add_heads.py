@@ -51,6 +51,21 @@ def build_config(base: Path, project_config: Path, heads: list, max_steps: int, 
     return config
 
 
+def keep_base_performance(base: Path, output: Path, heads: list) -> None:
+    """The dev scores in meta.json: the base model's for its heads (the new dev
+    corpora carry no gold for them, so spaCy writes 0 there), the new heads' own."""
+    import srsly
+
+    before = srsly.read_json(base / "meta.json").get("performance", {})
+    for folder in ("model-best", "model-last"):
+        path = output / folder / "meta.json"
+        meta = srsly.read_json(path)
+        new = {k: v for k, v in meta.get("performance", {}).items()
+               if any(k.startswith((f"spans_{h}_", f"{h}_")) for h in heads)}
+        meta["performance"] = {**before, **new}
+        srsly.write_json(path, meta)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("base", type=Path)
@@ -67,6 +82,7 @@ def main():
     args.output.mkdir(parents=True, exist_ok=True)
     config.to_disk(args.output / "config.cfg")
     train(args.output / "config.cfg", args.output, use_gpu=-1)
+    keep_base_performance(args.base, args.output, args.heads.split(","))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -72,8 +73,11 @@ def jieba_row(refs, runs: int) -> dict:
     return row
 
 
-def spacy_row(train: Path, dev: Path, refs, out: Path, max_steps: int, runs: int, encoder: Path = None) -> dict:
-    """Train spaCy's own zh pipeline (CNN, or transformer when `encoder` is given) and score it."""
+def spacy_row(train: Path, dev: Path, refs, out: Path, max_steps: int, runs: int, encoder: Path = None,
+              reuse: Optional[dict] = None) -> dict:
+    """Train spaCy's own zh pipeline (CNN, or transformer when `encoder` is given) and score it.
+    With `reuse` (that system's earlier row), a model already trained in `out` is only
+    scored and timed again, its training time taken from the earlier row."""
     import spacy
     from spacy.cli.init_config import init_config
     from spacy.cli.train import train as spacy_train
@@ -90,10 +94,13 @@ def spacy_row(train: Path, dev: Path, refs, out: Path, max_steps: int, runs: int
         config["training"]["optimizer"]["learn_rate"]["total_steps"] = max_steps
     config["paths"]["train"], config["paths"]["dev"] = str(train), str(dev)
     out.mkdir(parents=True, exist_ok=True)
-    config.to_disk(out / "config.cfg")
-    start = time.time()
-    spacy_train(out / "config.cfg", out / "model", use_gpu=-1)
-    train_seconds = time.time() - start
+    if reuse and (out / "model" / "model-best").exists():
+        train_seconds, max_steps = reuse["train_seconds"], reuse["max_steps"]
+    else:
+        config.to_disk(out / "config.cfg")
+        start = time.time()
+        spacy_train(out / "config.cfg", out / "model", use_gpu=-1)
+        train_seconds = time.time() - start
     nlp = spacy.load(out / "model" / "model-best")
     texts = [r.text for r in refs]
     preds, seconds = _timed(lambda: list(nlp.pipe(texts, batch_size=32)), runs)
@@ -130,6 +137,8 @@ def main():
     parser.add_argument("--encoder", type=Path, default=Path("encoders/e5-small"))
     parser.add_argument("--systems", default="cnn,trf,jieba", help="which to (re)run: cnn,trf,jieba")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reuse-trained", action="store_true",
+                        help="score and time models already trained under --work again instead of training")
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="evaluate.py reports to list beside")
     parser.add_argument("--work", type=Path, default=Path("training/baselines"))
     args = parser.parse_args()
@@ -154,10 +163,11 @@ def main():
             if name in kept:
                 systems[name] = kept[name]
         elif key == "cnn":
-            systems[name] = spacy_row(args.train, args.dev, refs, args.work, args.max_steps, args.runs)
+            systems[name] = spacy_row(args.train, args.dev, refs, args.work, args.max_steps, args.runs,
+                                      reuse=kept.get(name) if args.reuse_trained else None)
         elif key == "trf":
             systems[name] = spacy_row(args.train, args.dev, refs, args.work / "trf", args.trf_steps, args.runs,
-                                      encoder=args.encoder)
+                                      encoder=args.encoder, reuse=kept.get(name) if args.reuse_trained else None)
         else:
             systems[name] = jieba_row(refs, args.runs)
     report = {"machine": machine(), "systems": systems}

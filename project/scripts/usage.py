@@ -15,11 +15,14 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 TEXT = "他在北京大学学习语言学。"
+README_DIR = Path(__file__).resolve().parents[2]  # image links are relative to the README
 
 
 def console(command: str, cwd: Path, stdin: str = None, limit: int = 40) -> str:
@@ -53,10 +56,26 @@ def free_port(preferred: int = 8000) -> int:
         return s.getsockname()[1]
 
 
-def server_examples(model: str, bin_dir: Path, cwd: Path, namespace: dict) -> list:
+def screenshot(url: str, png: Path) -> bool:
+    """The `serve --ui` page for TEXT, as headless Chromium draws it (needs a CJK font, e.g.
+    Debian's fonts-wqy-microhei, or the characters come out as boxes)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return False
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        "--hide-scrollbars", f"--user-data-dir={profile}", "--virtual-time-budget=20000",
+                        "--window-size=1400,1500", f"--screenshot={png.resolve()}",
+                        url + "/?" + urllib.parse.urlencode({"text": TEXT})],
+                       capture_output=True, timeout=180)
+    return png.exists()
+
+
+def server_examples(model: str, bin_dir: Path, cwd: Path, namespace: dict, png: Path) -> list:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = f"spacy-mtl serve -m {model} --port {port} --max-chars 2000 --max-batch 8"
+    command = f"spacy-mtl serve -m {model} --port {port} --max-chars 2000 --max-batch 8 --ui"
     # no shell in between: terminate() must reach the server itself
     server = subprocess.Popen([str(bin_dir / "spacy-mtl"), *command.split()[1:]], cwd=cwd,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -78,6 +97,10 @@ from spacy_mtl.client import parse
 views = parse(["我爱北京天安门。", "今天天气很好！"], url="{url}", tasks=["pos"])
 print(views)
 ''', namespace))
+        if screenshot(url, png):
+            link = os.path.relpath(png.resolve(), README_DIR)
+            blocks.append(f"`--ui` serves a page that draws every view for a typed sentence "
+                          f"(headless Chromium's screenshot of `{url}/?text={TEXT}`):\n\n![the --ui page]({link})\n")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -126,7 +149,7 @@ doc = nlp("{TEXT}")
 print([t.text for t in doc], [(e.text, e.label_) for e in doc.ents])
 ''', namespace))
     parts.append("**REST server** and its client (curl's output as it came):\n")
-    parts.extend(server_examples(env_model, bin_dir, here, namespace))
+    parts.extend(server_examples(env_model, bin_dir, here, namespace, Path(out).with_name("ui.png")))
     body = "\n".join(parts)
     Path(out).write_text(body, encoding="utf8")
     print(body)

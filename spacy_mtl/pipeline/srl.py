@@ -18,10 +18,12 @@ from thinc.api import Model, set_dropout_rate
 from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi, spans_to_bioes
 from ..extensions import has_layer
 from ._base import CRFTagsMixin, default_model
+from ..ml.models.biaffine import sentence_chunks
 from ..ml.models.srl import pair_features
 
 NO_PREDICATE = "_"
 UNKNOWN_SENSE = "PRED"  # a predicate whose sense was not seen in training
+MAX_WORDS = 256  # longest stretch searched for one predicate's arguments (a sentence, or part of a longer one)
 
 DEFAULT_SRL_MODEL = default_model("""
 [model]
@@ -74,15 +76,19 @@ class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
         trans, start, end = self.crf_potentials()
         tags, senses = self.tags, self.cfg["senses"]
         out = []
-        for X in vectors:
+        for doc, X in zip(docs, vectors):
             frames = []
             if len(X):
                 classes = predicates.predict(X).argmax(1)
-                for p in numpy.flatnonzero(classes):
-                    F, _ = pair_features(X, int(p))
-                    path = crf_viterbi(numpy.asarray(arguments.predict(F), dtype="float64"), trans, start, end)
-                    frames.append({"predicate": int(p), "sense": senses[classes[p]],
-                                   "arguments": [[s, e, label] for s, e, label in bioes_to_spans([tags[t] for t in path])]})
+                # arguments are sought in the predicate's own sentence (cut every
+                # MAX_WORDS words), so a long document costs linear time, not quadratic
+                for _, first, last in sentence_chunks([doc], MAX_WORDS):
+                    for p in first + numpy.flatnonzero(classes[first:last]):
+                        F, _ = pair_features(X[first:last], int(p) - first)
+                        path = crf_viterbi(numpy.asarray(arguments.predict(F), dtype="float64"), trans, start, end)
+                        spans = bioes_to_spans([tags[t] for t in path])
+                        frames.append({"predicate": int(p), "sense": senses[classes[p]],
+                                       "arguments": [[first + s, first + e, label] for s, e, label in spans]})
             out.append(frames)
         return out
 
