@@ -99,6 +99,22 @@ def test_each_window_is_encoded_exactly_as_that_text_alone(trained_nlp):
             numpy.testing.assert_allclose(hidden[:n], alone[0], atol=1e-5)
 
 
+def test_encoder_takes_a_long_document_a_few_windows_at_a_time(trained_nlp, monkeypatch):
+    """At inference the windows go through the encoder WINDOWS_PER_PASS at a time
+    (memory bounded whatever the length); the analysis equals one pass over all."""
+    from spacy_mtl.ml.models import char_transformer
+
+    nlp, _ = trained_nlp
+    text = "今天北京下雨了。他说我们明天去上海开会。" * 8
+    whole = nlp(text)
+    monkeypatch.setattr(char_transformer, "WINDOWS_PER_PASS", 2)
+    chunked = nlp(text)
+    assert len(chunked._.trf_data.model_output.last_hidden_state) > 4
+    numpy.testing.assert_allclose(chunked._.trf_data.model_output.last_hidden_state,
+                                  whole._.trf_data.model_output.last_hidden_state, atol=1e-5)
+    assert analysis(chunked) == analysis(whole)
+
+
 def test_hundred_thousand_characters(trained_nlp):
     nlp, _ = trained_nlp
     text = ("今天北京下雨了。他说：“我们明天去上海！”你觉得呢？" * 4000)[:100_000]

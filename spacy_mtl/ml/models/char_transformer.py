@@ -155,6 +155,25 @@ def encode_spans(pieces: PieceVocab, nested_spans: List[List[Span]], max_pieces:
     return wordpieces, align
 
 
+WINDOWS_PER_PASS = 32  # inference: the encoder sees at most this many windows at once
+
+
+def _predict_in_chunks(transformer: Model, wordpieces: WordpieceBatch):
+    """Encode the windows WINDOWS_PER_PASS at a time: a long document has one
+    window per ~200 characters, and one batch of all of them would hold every
+    window's attention maps at once (memory growing with the document). Rows
+    share one padded width, so the outputs (torch tensors) stack back exactly."""
+    import torch
+
+    n = len(wordpieces.lengths)
+    if n <= WINDOWS_PER_PASS:
+        return transformer(wordpieces, False)
+    outputs = [transformer(wordpieces[i:i + WINDOWS_PER_PASS], False)[0] for i in range(0, n, WINDOWS_PER_PASS)]
+    merged = outputs[0].__class__(**{key: torch.cat([o[key] for o in outputs])
+                                     for key, value in outputs[0].items() if value is not None})
+    return merged, lambda d_output: None
+
+
 def char_forward(model: TransformerModel, docs: List[Doc], is_train: bool):
     transformer = model.layers[0]
     if "pieces" not in model.attrs:
@@ -168,7 +187,7 @@ def char_forward(model: TransformerModel, docs: List[Doc], is_train: bool):
         model_output, bp_tensors = transformer(wordpieces, is_train)
     else:
         with TORCH_PREDICT_LOCK:
-            model_output, bp_tensors = transformer(wordpieces, is_train)
+            model_output, bp_tensors = _predict_in_chunks(transformer, wordpieces)
     model.attrs["forward_calls"] = model.attrs.get("forward_calls", 0) + 1
     output = FullTransformerBatch(spans=nested_spans, wordpieces=wordpieces, model_output=model_output, align=align)
 
