@@ -10,7 +10,6 @@ error counts and latency percentiles. Every loop is bounded by count and time.
 import argparse
 import json
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,13 +19,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from spacy_mtl.client import free_port, wait_until_up
+
 TEXTS = ["我爱北京天安门。", "他在2008年去了上海，然后回到北京。", "今天天气很好！", "iPhone售价很高", "好"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(url: str, body: dict, timeout: float = 60.0):
@@ -51,13 +46,7 @@ def run(model: str, n_requests: int, clients: int, max_seconds: float, seed: int
                                "--max-chars", "2000", "--max-batch", "16"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(url + "/health", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_until_up(url, 120, server)
         rng = random.Random(seed)
         jobs = []
         for i in range(n_requests):

@@ -1,21 +1,13 @@
 """The REST server, for real: uvicorn on loopback, the Python client over HTTP."""
 import json
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
-from spacy_mtl.client import ServerError, health, parse
+from spacy_mtl.client import ServerError, free_port, health, parse, wait_until_up
 
 from .conftest import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +18,10 @@ def server(trained_nlp):
                              "--max-chars", "2000", "--max-batch", "8", "--timeout", "20", "--ui"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            health(url, timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode())
-            time.sleep(0.5)
+    try:
+        wait_until_up(url, 60, proc)
+    except RuntimeError as err:
+        raise RuntimeError(f"{err}: {proc.stdout.read().decode()}") from None
     yield url
     proc.terminate()
     proc.wait(timeout=20)
