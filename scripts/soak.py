@@ -5,8 +5,8 @@ Unicode and the REST server under load, against one saved pipeline.
         --report project/metrics/soak [--chars 100000] [--sentence-chars 5000] \\
         [--examples 2000] [--requests 3000] [--clients 8]
 
-* long documents: a document of CHARS characters of real text and one sentence
-  of SENTENCE-CHARS characters without punctuation, each in a fresh process:
+* long documents: documents of CHARS/2 and CHARS characters of real text and one
+  sentence of SENTENCE-CHARS characters without punctuation, each in a fresh process:
   seconds, peak RSS, and checks (text kept, tokens cover it, one tree per
   sentence, graphs reference existing tokens).
 * window boundaries: every sentence of the long document is analysed again on
@@ -93,10 +93,7 @@ def long_document(model: str, text: str, work: Path, name: str) -> dict:
 
 def window_edges(nlp, text: str) -> list:
     """Character offsets where an encoder window starts or ends inside the text."""
-    from spacy_mtl.ml.models.char_transformer import piece_windows
-
-    spans_cfg = nlp.config["components"]["transformer"]["model"]["get_spans"]
-    spans = piece_windows([nlp.make_doc(text)], spans_cfg.get("window", 254), spans_cfg.get("overlap", 64))[0]
+    spans = nlp.get_pipe("transformer").model.attrs["get_spans"]([nlp.make_doc(text)])[0]
     edges = {s.start_char for s in spans[1:]} | {s.end_char for s in spans[:-1]}
     return sorted(edges)
 
@@ -185,6 +182,9 @@ def markdown(report: dict) -> str:
     cons = report["window_boundaries"]
     for group in ("at_window_edge", "inside_one_window"):
         row = cons[group]
+        if not row["sentences"]:
+            lines.append(f"| window boundaries: sentences {group.replace('_', ' ')} | none in the long document |")
+            continue
         lines.append(f"| window boundaries: sentences {group.replace('_', ' ')} ({row['sentences']:,}), long document "
                      f"vs. alone | same words {row['same_words_pct']:.1f}% of sentences; of shared words, same tag "
                      f"{row['same_tag_pct']:.1f}%, same head {row['same_head_pct']:.1f}% |")
@@ -234,6 +234,9 @@ def run(model: str, texts_path: Path, report_path: Path, chars: int, sentence_ch
     report = {"model": str(model), "machine": machine(), "long_documents": {}}
     msg.info(f"long documents ({chars:,} and {sentence_chars:,} characters)")
     with tempfile.TemporaryDirectory() as work:
+        # two lengths: the growth of time and memory with length, not just one point
+        report["long_documents"]["half-length document"] = long_document(
+            model, long_text(texts, chars // 2), Path(work), "half")
         report["long_documents"]["document"] = long_document(model, long_text(texts, chars), Path(work), "document")
         report["long_documents"]["sentence without punctuation"] = long_document(
             model, unpunctuated(texts, sentence_chars), Path(work), "sentence")

@@ -10,7 +10,6 @@ from thinc.api import Adam
 
 from spacy_mtl.corpora.readers import gold_words_doc
 from spacy_mtl.extensions import set_layers
-from spacy_mtl.ml.models.char_transformer import piece_windows
 
 from .conftest import run_python
 from .test_tokenizer_and_windows import BAD_INPUTS
@@ -80,39 +79,63 @@ def test_long_sentence_is_windowed_not_truncated(trained_nlp):
     assert max(len(s) for s in doc.sents) <= nlp.get_pipe("dep").model.attrs["max_words"]
 
 
+def piece_vectors(trf_data):
+    """Per token, the hidden states of its pieces (every window that saw it)."""
+    hidden = numpy.asarray(trf_data.model_output.last_hidden_state)
+    flat = hidden.reshape(-1, hidden.shape[-1])
+    align = trf_data.align
+    return [flat[align[i].dataXd.ravel()] for i in range(len(align))]
+
+
 def test_each_window_is_encoded_exactly_as_that_text_alone(trained_nlp):
-    """Window edges neither truncate nor leak: the hidden states of every window
-    of a long document equal those of the window's text analysed alone (the
-    windows of the tiny config are 24 pieces, overlapping by 8)."""
+    """Window edges neither truncate nor leak: in a long document every token's
+    pieces carry the hidden states of its window's text analysed alone (the tiny
+    config's windows: a sentence each, a sentence over 24 pieces cut into windows
+    overlapping by 8; prediction packs the windows into shared rows)."""
     nlp, _ = trained_nlp
-    text = "今天北京下雨了。他说我们明天去上海开会。" * 5
+    text = "今天北京下雨了。他说我们明天去上海开会。" * 3 + "一二三四五六七八九十" * 6 + "。好的。"
     others = [name for name in nlp.pipe_names if name != "transformer"]
     with nlp.select_pipes(disable=others):
         long_doc = nlp(text)
-        windows = long_doc._.trf_data.model_output.last_hidden_state
-        spans = piece_windows([long_doc], 24, 8)[0]
-        assert len(spans) == windows.shape[0] > 3
-        for span, hidden in zip(spans, windows):
-            alone = nlp(span.text)._.trf_data.model_output.last_hidden_state
-            assert alone.shape[0] == 1
-            n = alone.shape[1]  # [CLS] pieces [SEP]; the long batch pads after them
-            numpy.testing.assert_allclose(hidden[:n], alone[0], atol=1e-5)
+        spans = nlp.get_pipe("transformer").model.attrs["get_spans"]([long_doc])[0]
+        assert [s.text for s in spans[:6]] == ["今天北京下雨了。", "他说我们明天去上海开会。"] * 3
+        assert spans[-1].text == "好的。" and len(spans) > 9  # the 61-piece sentence takes 3+ windows
+        in_doc = piece_vectors(long_doc._.trf_data)
+        seen = [0] * len(long_doc)
+        for span in spans:
+            alone = piece_vectors(nlp(span.text)._.trf_data)
+            for k, vectors in enumerate(alone):
+                i = span.start + k
+                n = len(vectors)
+                numpy.testing.assert_allclose(in_doc[i][seen[i]:seen[i] + n], vectors, atol=1e-5)
+                seen[i] += n
+        assert seen == [len(v) for v in in_doc]  # and no piece from anywhere else
 
 
 def test_encoder_takes_a_long_document_a_few_windows_at_a_time(trained_nlp, monkeypatch):
-    """At inference the windows go through the encoder WINDOWS_PER_PASS at a time
-    (memory bounded whatever the length); the analysis equals one pass over all."""
+    """At inference the windows go through the encoder WINDOWS_PER_PASS at a time,
+    shortest first, each pass cut to its longest window (memory bounded whatever
+    the length, little padding), and are stored packed; every piece's vector equals
+    that of one padded pass with a row per window, and so does the analysis."""
     from spacy_mtl.ml.models import char_transformer
 
     nlp, _ = trained_nlp
-    text = "今天北京下雨了。他说我们明天去上海开会。" * 8
+    text = "今天北京下雨了。他说我们明天去上海开会。" * 8 + "嗯。"
+    trf = nlp.get_pipe("transformer").model
+    pieces = char_transformer.PieceVocab(trf.tokenizer)
+    wordpieces, align = char_transformer.encode_spans(pieces, trf.attrs["get_spans"]([nlp.make_doc(text)]), 510)
+    assert wordpieces.input_ids.shape[0] == 17
+    hidden = trf.layers[0].predict(wordpieces).last_hidden_state.numpy()
+    flat = hidden.reshape(-1, hidden.shape[-1])
+    one_pass = [flat[align[i].dataXd.ravel()] for i in range(len(align))]
     whole = nlp(text)
     monkeypatch.setattr(char_transformer, "WINDOWS_PER_PASS", 2)
-    chunked = nlp(text)
-    assert len(chunked._.trf_data.model_output.last_hidden_state) > 4
-    numpy.testing.assert_allclose(chunked._.trf_data.model_output.last_hidden_state,
-                                  whole._.trf_data.model_output.last_hidden_state, atol=1e-5)
-    assert analysis(chunked) == analysis(whole)
+    with nlp.select_pipes(enable=["transformer"]):
+        packed = nlp(text)
+    assert packed._.trf_data.model_output.last_hidden_state.shape[0] == 1  # 17 windows in one row
+    for mine, reference in zip(piece_vectors(packed._.trf_data), one_pass, strict=True):
+        numpy.testing.assert_allclose(mine, reference, atol=1e-5)
+    assert analysis(nlp(text)) == analysis(whole)
 
 
 def test_hundred_thousand_characters(trained_nlp):

@@ -2,7 +2,7 @@ import pytest
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from spacy_mtl.ml.models.char_transformer import piece_count, piece_windows
+from spacy_mtl.ml.models.char_transformer import piece_count, piece_windows, sentence_cuts, sentence_windows
 from spacy_mtl.tokenizer import CharTokenizer, char_units
 
 BAD_INPUTS = [
@@ -48,3 +48,30 @@ def test_piece_windows_oversized_token_gets_its_own_window():
     spans = piece_windows([doc], 10, 2)[0]
     assert [(s.start, s.end) for s in spans] == [(0, 1), (1, 2), (2, 3)]
     assert piece_windows([Doc(Vocab(), words=[])], 10, 2) == [[]]
+
+
+def test_sentence_cuts_follow_final_punctuation_quotes_and_line_breaks():
+    doc = CharTokenizer(Vocab())("他说：“好！”我走了……3.14 很大. Next\n下")
+    starts = [doc[i].text for i in sentence_cuts(doc)]
+    # after ！” (the quote stays with its sentence), after …… (one cut), after ". ", after
+    # the line break; "3.14" has no whitespace after its ".", so it is no cut
+    assert starts == ["我", "3", "N", "下"]
+    assert sentence_cuts(CharTokenizer(Vocab())("没有标点的一句话")) == []
+
+
+def test_sentence_windows_give_every_sentence_a_window_of_its_own():
+    sentences = ["今天天气很好。", "“我们去公园吧！”", "他说完就走了，没有回头……", "嗯？！"]
+    doc = CharTokenizer(Vocab())("".join(sentences * 5))
+    spans = sentence_windows([doc], 40, 10)[0]
+    assert [s.text for s in spans] == sentences * 5
+
+
+def test_sentence_windows_cut_a_long_sentence_like_piece_windows():
+    long_sentence = "一二三四五六七八九十" * 10 + "。"
+    doc = CharTokenizer(Vocab())("短句。" + long_sentence + "又一句。")
+    spans = sentence_windows([doc], 40, 10)[0]
+    inner = CharTokenizer(Vocab())(long_sentence)
+    assert spans[0].text == "短句。" and spans[-1].text == "又一句。"
+    assert [s.text for s in spans[1:-1]] == [s.text for s in piece_windows([inner], 40, 10)[0]]
+    assert {t.i for s in spans for t in s} == set(range(len(doc)))
+    assert all(sum(piece_count(t) for t in s) <= 40 for s in spans)

@@ -31,6 +31,11 @@ def log_softmax(x: numpy.ndarray, axis: int) -> numpy.ndarray:
     return x - numpy.log(numpy.exp(x).sum(axis=axis, keepdims=True))
 
 
+def best_labels(rel: numpy.ndarray) -> numpy.ndarray:
+    """Label ids [n+1, n+1] from label scores [n+1, n+1, L]; prediction already gives ids."""
+    return rel if rel.ndim == 2 else rel.argmax(-1)
+
+
 def masked_sigmoid_loss(scores: numpy.ndarray, target: numpy.ndarray, mask: numpy.ndarray) -> Tuple[float, numpy.ndarray]:
     """Binary cross-entropy of independent cells (arcs, spans) where ``mask`` is 1, and its gradient."""
     p = sigmoid(scores)

@@ -25,7 +25,7 @@ from thinc.api import Model
 from ..algorithms.mst import mst_one_root
 from ..extensions import has_layer
 from ..ml.models.biaffine import sentence_bounds
-from ._base import BiaffinePipe, cell_label_loss, default_model, log_softmax, masked_sigmoid_loss, sigmoid
+from ._base import BiaffinePipe, best_labels, cell_label_loss, default_model, log_softmax, masked_sigmoid_loss, sigmoid
 
 NO_CONCEPT = "∅"
 
@@ -143,9 +143,9 @@ class AMRParser(BiaffinePipe):
             probs_arc[d, h] = 0.0
         extra = {(d, int(probs_arc[d].argmax())) for d in range(1, len(positions))
                  if probs_arc[d].max() > self.cfg["threshold"]}
-        arcs = []
+        arcs, label_ids = [], best_labels(rel)
         for d, h in sorted((tree | extra) - {(top, 0)}):
-            role = labels[int(rel[positions[d], positions[h]].argmax())] if self.labels else ":mod"
+            role = labels[int(label_ids[positions[d], positions[h]])] if self.labels else ":mod"
             arcs.append((start + positions[h] - 1, start + positions[d] - 1, role))
         return graph_from_parts(concepts, arcs, start + positions[top] - 1)
 

@@ -11,7 +11,7 @@ from thinc.api import Model
 
 from ..algorithms.mst import mst_one_root
 from ..extensions import has_layer
-from ._base import BiaffinePipe, cell_label_loss, default_model, log_softmax
+from ._base import BiaffinePipe, best_labels, cell_label_loss, default_model, log_softmax
 
 ROOT_LABEL = "root"
 
@@ -68,7 +68,7 @@ class BiaffineParser(BiaffinePipe):
         results: Dict[int, List] = {}
         for (d, start, end), arc, rel in zip(chunks, arcs, rels):
             heads = mst_one_root(log_softmax(arc, axis=1))
-            labels = rel[numpy.arange(len(heads)), numpy.maximum(heads, 0)].argmax(-1)
+            labels = best_labels(rel)[numpy.arange(len(heads)), numpy.maximum(heads, 0)]
             results.setdefault(d, []).append((start, heads, labels))
         for d, doc in enumerate(docs):
             if d not in results:

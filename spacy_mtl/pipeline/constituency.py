@@ -22,7 +22,7 @@ from ..algorithms.cky import cky
 from ..algorithms.trees import CHAIN, TOP, leaves, tree_from_spans, tree_spans
 from ..extensions import has_layer
 from ..ml.models.biaffine import sentence_bounds
-from ._base import BiaffinePipe, cell_label_loss, masked_sigmoid_loss
+from ._base import BiaffinePipe, best_labels, cell_label_loss, masked_sigmoid_loss
 from .biaffine_parser import DEFAULT_PARSER_MODEL
 
 
@@ -62,9 +62,10 @@ class ConstituencyParser(BiaffinePipe):
     def decode(self, arc: numpy.ndarray, rel: numpy.ndarray, start: int) -> Dict[Tuple[int, int], List[str]]:
         """Constituents {(doc start, doc end): labels} of one chunk from its scores."""
         spans = {}
+        label_ids = best_labels(rel)
         for i, j in cky(arc):
             if arc[i, j] > 0 and self.labels:
-                spans[(start + i, start + j)] = self.labels[int(rel[i, j].argmax())].split(CHAIN)
+                spans[(start + i, start + j)] = self.labels[int(label_ids[i, j])].split(CHAIN)
         return spans
 
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:

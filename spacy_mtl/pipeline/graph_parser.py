@@ -16,7 +16,7 @@ from spacy.util import registry
 from thinc.api import Model
 
 from ..extensions import has_layer
-from ._base import BiaffinePipe, cell_label_loss, masked_sigmoid_loss, sigmoid
+from ._base import BiaffinePipe, best_labels, cell_label_loss, masked_sigmoid_loss, sigmoid
 from .biaffine_parser import DEFAULT_PARSER_MODEL
 
 
@@ -75,8 +75,9 @@ class GraphParser(BiaffinePipe):
         chunks, arcs, rels = scores
         graphs: Dict[int, List] = {d: [] for d in range(len(docs))}
         for (d, start, end), arc, rel in zip(chunks, arcs, rels):
+            label_ids = best_labels(rel)
             for dep, head in decode_graph(arc, self.cfg["threshold"]):
-                label = self.labels[int(rel[dep, head].argmax())] if self.labels else ""
+                label = self.labels[int(label_ids[dep, head])] if self.labels else ""
                 graphs[d].append([start + head - 1 if head else -1, start + dep - 1, label])
         for d, doc in enumerate(docs):
             doc._.sdp = sorted(graphs[d], key=lambda a: (a[1], a[0]))

@@ -122,7 +122,8 @@ def _unpad(padded, lengths: List[int]) -> List[List[numpy.ndarray]]:
 
 
 def predict_by_length(scorer: Model, inputs: List, lengths: List[int], max_cells: int = 60_000) -> List[List]:
-    """Scores per chunk, scoring chunks of similar length together.
+    """Scores per chunk (label ids instead of label scores), scoring chunks of
+    similar length together.
 
     Label scores cost batch × n_max² × labels, so one padded batch of a 5-word
     and a 100-word sentence wastes most of its work and memory; grouping by
@@ -139,6 +140,10 @@ def predict_by_length(scorer: Model, inputs: List, lengths: List[int], max_cells
     for group in groups:
         with TORCH_PREDICT_LOCK:
             padded, _ = scorer([inputs[i] for i in group], False)
+        # decoding reads only each cell's best label, so prediction keeps label ids
+        # [n+1, n+1] instead of scores [n+1, n+1, L]: L floats per word pair would
+        # hold ~0.9 GB for SDP's 134 labels on a 100,000-character document
+        padded = (padded[0], padded[1].argmax(-1).astype("int32"), *padded[2:])
         unpadded = _unpad(padded, [lengths[i] for i in group])
         if not outputs:
             outputs = [[None] * len(lengths) for _ in unpadded]
@@ -211,7 +216,8 @@ def build_biaffine_parser_model(
     tok2vec: Model, width: Optional[int] = None, arc_width: int = 256, label_width: int = 128,
     dropout: float = 0.2, max_words: int = 200,
 ) -> Model:
-    """Chunks (doc, start, end), arc scores [n+1, n+1] and label scores [n+1, n+1, L] per chunk.
+    """Chunks (doc, start, end), arc scores [n+1, n+1] and label scores [n+1, n+1, L] per chunk
+    (in prediction, the best label's id [n+1, n+1] instead of label scores).
 
     width: the encoder's hidden size (None: measured at initialization).
     max_words: longer sentences are parsed in pieces of this many words.

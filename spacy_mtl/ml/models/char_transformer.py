@@ -7,9 +7,17 @@ space after a token becomes an unaligned ``▁`` piece. The token→piece alignm
 is therefore known by construction, and a word segmenter can score every
 character on the same hidden states that later heads pool into words.
 
-Long documents are cut into overlapping windows of at most ``window`` pieces;
-a token seen in two windows is aligned to its pieces in both, and the poolers
-average them.
+Long documents are cut into windows of at most ``window`` pieces. With
+``spacy_mtl.sentence_windows.v1`` (the default) every sentence, found by its
+final punctuation, is a window of its own, as the training sentences were, so
+a sentence reads the same inside a document as alone. A sentence (or, with
+``spacy_mtl.piece_windows.v1``, a document) longer than the window is cut into
+windows that overlap by up to ``overlap`` pieces; a token seen in two windows
+is aligned to its pieces in both, and the poolers average them.
+
+In prediction each window is encoded alone and the results are stored packed:
+consecutive windows of a document share a row of the output, so a document of
+many short sentences does not keep a padded row per sentence.
 """
 import os
 from typing import Callable, Dict, List, Tuple
@@ -21,6 +29,7 @@ from spacy_transformers.data_classes import FullTransformerBatch, WordpieceBatch
 from spacy_transformers.layers.transformer_model import TransformerModel
 from spacy_transformers.layers.transformer_model import init as trf_init
 from thinc.api import Model, Ragged
+from transformers.file_utils import ModelOutput
 
 from ..inference import TORCH_PREDICT_LOCK
 
@@ -42,37 +51,98 @@ def piece_count(token) -> int:
     return len(token.text) + (1 if token.whitespace_ else 0)
 
 
+SENTENCE_FINAL = frozenset("。！？!?…")
+CLOSING = frozenset("”’」』）)》】〕]\"'")
+
+
+def sentence_cuts(doc: Doc) -> List[int]:
+    """Token indices where a new sentence starts: after 。！？!?… (with the closing
+    quotes or brackets that follow them), after a line break, and after a "."
+    followed by whitespace. Only surface cues: the encoder runs before any
+    sentence splitter, and a missed cut only costs context, never text."""
+    cuts = []
+    n = len(doc)
+    for i, token in enumerate(doc):
+        text = token.text
+        if text.isspace():  # (not token.is_space: a bare Vocab has no lexeme attributes)
+            ends = "\n" in text
+        elif text[-1] in SENTENCE_FINAL:
+            ends = True
+        else:
+            ends = text[-1] == "." and (bool(token.whitespace_) or i + 1 < n and doc[i + 1].text.isspace())
+        if not ends:
+            continue
+        cut = i + 1  # after any closing quotes and further final marks (……, ！？)
+        while cut < n and (doc[cut].text in CLOSING or doc[cut].text[-1] in SENTENCE_FINAL):
+            cut += 1
+        if cut < n and (not cuts or cuts[-1] != cut):
+            cuts.append(cut)
+    return cuts
+
+
+def _length_windows(doc: Doc, counts: List[int], start: int, stop: int, window: int, overlap: int) -> List[Span]:
+    """Spans of doc[start:stop] of at most ``window`` pieces that overlap by at
+    most ``overlap`` pieces. A token longer than the window gets a span alone."""
+    spans = []
+    while start < stop:
+        end, used = start, 0
+        while end < stop and (end == start or used + counts[end] <= window):
+            used += counts[end]
+            end += 1
+        spans.append(doc[start:end])
+        if end >= stop:
+            break
+        new_start, kept = end, 0
+        while new_start - 1 > start and kept + counts[new_start - 1] <= overlap:
+            new_start -= 1
+            kept += counts[new_start]
+        start = new_start
+    return spans
+
+
 def piece_windows(docs: List[Doc], window: int, overlap: int) -> List[List[Span]]:
     """Cut each doc into token spans of at most ``window`` pieces that overlap by
-    at most ``overlap`` pieces. A token longer than the window gets a span alone."""
+    at most ``overlap`` pieces, wherever the sentences end."""
     out = []
     for doc in docs:
         counts = [piece_count(t) for t in doc]
-        spans, start, n = [], 0, len(doc)
-        while start < n:
-            end, used = start, 0
-            while end < n and (end == start or used + counts[end] <= window):
-                used += counts[end]
-                end += 1
-            spans.append(doc[start:end])
-            if end >= n:
-                break
-            new_start, kept = end, 0
-            while new_start - 1 > start and kept + counts[new_start - 1] <= overlap:
-                new_start -= 1
-                kept += counts[new_start]
-            start = new_start
-        out.append(spans)
+        out.append(_length_windows(doc, counts, 0, len(doc), window, overlap))
     return out
+
+
+def sentence_windows(docs: List[Doc], window: int, overlap: int) -> List[List[Span]]:
+    """Each sentence (see ``sentence_cuts``) of each doc in a span of its own;
+    a sentence longer than ``window`` pieces is cut as ``piece_windows`` cuts."""
+    out = []
+    for doc in docs:
+        counts = [piece_count(t) for t in doc]
+        bounds = [0, *sentence_cuts(doc), len(doc)]
+        out.append([span for start, stop in zip(bounds, bounds[1:])
+                    for span in _length_windows(doc, counts, start, stop, window, overlap)])
+    return out
+
+
+def _check_window(window: int, overlap: int) -> None:
+    if not 0 <= overlap < window:
+        raise ValueError(f"windows need 0 <= overlap < window, got overlap={overlap}, window={window}")
 
 
 @registry.span_getters("spacy_mtl.piece_windows.v1")
 def configure_piece_windows(window: int = 254, overlap: int = 64) -> Callable:
-    if not 0 <= overlap < window:
-        raise ValueError(f"piece_windows needs 0 <= overlap < window, got {overlap}, {window}")
+    _check_window(window, overlap)
 
     def get_spans(docs):
         return piece_windows(docs, window, overlap)
+
+    return get_spans
+
+
+@registry.span_getters("spacy_mtl.sentence_windows.v1")
+def configure_sentence_windows(window: int = 254, overlap: int = 64) -> Callable:
+    _check_window(window, overlap)
+
+    def get_spans(docs):
+        return sentence_windows(docs, window, overlap)
 
     return get_spans
 
@@ -108,87 +178,156 @@ def _first_id(tokenizer, *names) -> int:
     raise ValueError(f"tokenizer has none of {names}")
 
 
+class Windows:
+    """Piece ids of every window ([CLS] pieces [SEP]) and where each token's pieces are.
+
+    ``positions[(doc, token)]`` lists (window, column) for every piece of the
+    token, window after window; ``order`` lists the tokens, doc after doc."""
+
+    def __init__(self, pieces: PieceVocab, nested_spans: List[List[Span]], max_pieces: int):
+        self.ids: List[List[int]] = []
+        self.strings: List[List[str]] = []
+        self.doc_of: List[int] = []
+        self.positions: Dict[Tuple[int, int], List[Tuple[int, int]]] = {}
+        self.order: List[Tuple[int, int]] = []
+        for doc_i, spans in enumerate(nested_spans):
+            for span in spans:
+                self._add(pieces, doc_i, span, max_pieces)
+
+    def _add(self, pieces: PieceVocab, doc_i: int, span: Span, max_pieces: int) -> None:
+        w = len(self.ids)
+        ids, texts = [pieces.cls], ["<cls>"]
+        for token in span:
+            key = (doc_i, token.i)
+            if key not in self.positions:
+                self.positions[key] = []
+                self.order.append(key)
+            for char in token.text:
+                if len(ids) >= max_pieces + 1:
+                    break  # an over-long token keeps its first pieces
+                self.positions[key].append((w, len(ids)))
+                ids.append(pieces(char))
+                texts.append(char)
+            if token.whitespace_ and len(ids) < max_pieces + 1:
+                ids.append(pieces.space)
+                texts.append(META)
+        ids.append(pieces.sep)
+        texts.append("<sep>")
+        self.ids.append(ids)
+        self.strings.append(texts)
+        self.doc_of.append(doc_i)
+
+    def batch(self, places: List[Tuple[int, int]], n_rows: int) -> Tuple[WordpieceBatch, Ragged]:
+        """Padded arrays with window w at (row, offset) = places[w], and the
+        token→piece alignment (row × width + offset + column) into them."""
+        width = max((off + len(ids) for (_, off), ids in zip(places, self.ids)), default=0)
+        input_ids = numpy.full((n_rows, width), 0, dtype="i")
+        mask = numpy.zeros((n_rows, width), dtype="bool")
+        strings: List[List[str]] = [[] for _ in range(n_rows)]
+        for (row, off), ids, texts in zip(places, self.ids, self.strings):
+            input_ids[row, off:off + len(ids)] = ids
+            mask[row, off:off + len(ids)] = True
+            strings[row].extend(texts)
+        flat, lengths = [], []
+        for key in self.order:
+            idx = [places[w][0] * width + places[w][1] + c for w, c in self.positions[key]]
+            flat.extend(idx)
+            lengths.append(len(idx))
+        align = Ragged(numpy.asarray(flat, dtype="i"), numpy.asarray(lengths, dtype="i"))
+        wordpieces = WordpieceBatch(strings=strings, input_ids=input_ids, attention_mask=mask,
+                                    lengths=[len(t) for t in strings], token_type_ids=numpy.zeros_like(input_ids))
+        return wordpieces, align
+
+
 def encode_spans(pieces: PieceVocab, nested_spans: List[List[Span]], max_pieces: int) -> Tuple[WordpieceBatch, Ragged]:
-    """Piece ids for every span and the token→piece alignment, by construction."""
-    rows: List[List[int]] = []
-    strings: List[List[str]] = []
-    positions: Dict[Tuple[int, int], List[int]] = {}
-    order: List[Tuple[int, int]] = []
-    for doc_i, spans in enumerate(nested_spans):
-        for span in spans:
-            row_i = len(rows)
-            ids, texts = [pieces.cls], ["<cls>"]
-            for token in span:
-                key = (doc_i, token.i)
-                if key not in positions:
-                    positions[key] = []
-                    order.append(key)
-                for char in token.text:
-                    if len(ids) >= max_pieces + 1:
-                        break  # an over-long token keeps its first pieces
-                    positions[key].append((row_i, len(ids)))
-                    ids.append(pieces(char))
-                    texts.append(char)
-                if token.whitespace_ and len(ids) < max_pieces + 1:
-                    ids.append(pieces.space)
-                    texts.append(META)
-            ids.append(pieces.sep)
-            texts.append("<sep>")
-            rows.append(ids)
-            strings.append(texts)
-    width = max((len(r) for r in rows), default=0)
-    input_ids = numpy.full((len(rows), width), pieces.pad, dtype="i")
-    mask = numpy.zeros((len(rows), width), dtype="bool")
-    for i, ids in enumerate(rows):
-        input_ids[i, : len(ids)] = ids
-        mask[i, : len(ids)] = True
-    flat, lengths = [], []
-    for key in order:
-        idx = [r * width + c for r, c in positions[key]]
-        flat.extend(idx)
-        lengths.append(len(idx))
-    align = Ragged(numpy.asarray(flat, dtype="i"), numpy.asarray(lengths, dtype="i"))
-    wordpieces = WordpieceBatch(
-        strings=strings, input_ids=input_ids, attention_mask=mask,
-        lengths=[len(r) for r in rows], token_type_ids=numpy.zeros_like(input_ids),
-    )
+    """Piece ids for every span, a row each, and the token→piece alignment, by construction."""
+    windows = Windows(pieces, nested_spans, max_pieces)
+    wordpieces, align = windows.batch([(w, 0) for w in range(len(windows.ids))], len(windows.ids))
+    pad = pieces.pad
+    wordpieces.input_ids[~wordpieces.attention_mask] = pad
     return wordpieces, align
+
+
+def pack_windows(windows: Windows, nested_spans: List[List[Span]], width: int):
+    """Places (row, offset) that pack consecutive windows of a doc into rows of
+    at most ``width`` pieces, and the span of doc tokens each row covers. Two
+    windows that share a token never share a row (the poolers tell a token's
+    windows apart by row)."""
+    places, row_spans, w, n_rows = [], [], 0, 0
+    for spans in nested_spans:
+        doc_rows: List[Span] = []
+        used = width
+        for span in spans:
+            n = len(windows.ids[w])
+            if used + n > width or span.start < doc_rows[-1].end:
+                doc_rows.append(span)
+                n_rows, used = n_rows + 1, 0
+            else:
+                doc_rows[-1] = span.doc[doc_rows[-1].start:span.end]
+            places.append((n_rows - 1, used))
+            used += n
+            w += 1
+        row_spans.append(doc_rows)
+    return places, row_spans
 
 
 WINDOWS_PER_PASS = 32  # inference: the encoder sees at most this many windows at once
 
 
-def _predict_in_chunks(transformer: Model, wordpieces: WordpieceBatch):
-    """Encode the windows WINDOWS_PER_PASS at a time: a long document has one
-    window per ~200 characters, and one batch of all of them would hold every
-    window's attention maps at once (memory growing with the document). Rows
-    share one padded width, so the outputs (torch tensors) stack back exactly."""
-    import torch
+def _predict_packed(transformer: Model, windows: Windows, places: List[Tuple[int, int]], n_rows: int, width: int,
+                    pad: int):
+    """Encode every window on its own, WINDOWS_PER_PASS at a time, shortest first,
+    each pass cut to its longest window, and write the hidden states at the
+    windows' places in a [n_rows, width, hidden] tensor (zero elsewhere).
 
-    n = len(wordpieces.lengths)
-    if n <= WINDOWS_PER_PASS:
-        return transformer(wordpieces, False)
-    outputs = [transformer(wordpieces[i:i + WINDOWS_PER_PASS], False)[0] for i in range(0, n, WINDOWS_PER_PASS)]
-    merged = outputs[0].__class__(**{key: torch.cat([o[key] for o in outputs])
-                                     for key, value in outputs[0].items() if value is not None})
-    return merged, lambda d_output: None
+    One batch of all windows would hold every window's attention maps at once
+    (memory growing with the document), padding a three-piece sentence to the
+    longest window would waste most of the work, and a row per window would
+    store that padding for the whole document."""
+    lengths = numpy.asarray([len(ids) for ids in windows.ids])
+    order = numpy.argsort(lengths, kind="stable")
+    hidden = None
+    for i in range(0, len(order), WINDOWS_PER_PASS):
+        rows = order[i:i + WINDOWS_PER_PASS]
+        cut = int(lengths[rows].max())
+        input_ids = numpy.full((len(rows), cut), pad, dtype="i")
+        mask = numpy.zeros((len(rows), cut), dtype="bool")
+        for j, w in enumerate(rows):
+            input_ids[j, :lengths[w]] = windows.ids[w]
+            mask[j, :lengths[w]] = True
+        batch = WordpieceBatch(strings=[windows.strings[w] for w in rows], input_ids=input_ids, attention_mask=mask,
+                               lengths=[int(lengths[w]) for w in rows], token_type_ids=numpy.zeros_like(input_ids))
+        state = transformer(batch, False)[0].last_hidden_state
+        if hidden is None:
+            hidden = state.new_zeros((n_rows, width, state.shape[-1]))
+        for j, w in enumerate(rows):
+            row, off = places[w]
+            hidden[row, off:off + lengths[w]] = state[j, :lengths[w]]
+    return ModelOutput(last_hidden_state=hidden)
 
 
 def char_forward(model: TransformerModel, docs: List[Doc], is_train: bool):
     transformer = model.layers[0]
     if "pieces" not in model.attrs:
         model.attrs["pieces"] = PieceVocab(model.tokenizer)
+    pieces = model.attrs["pieces"]
     nested_spans = model.attrs["get_spans"](docs)
-    max_pieces = model.attrs["max_pieces"]
-    wordpieces, align = encode_spans(model.attrs["pieces"], nested_spans, max_pieces)
-    if not wordpieces.lengths:
+    windows = Windows(pieces, nested_spans, model.attrs["max_pieces"])
+    if not windows.ids:
         return FullTransformerBatch.empty(len(docs)), lambda d: docs
-    if is_train:
-        model_output, bp_tensors = transformer(wordpieces, is_train)
-    else:
-        with TORCH_PREDICT_LOCK:
-            model_output, bp_tensors = _predict_in_chunks(transformer, wordpieces)
     model.attrs["forward_calls"] = model.attrs.get("forward_calls", 0) + 1
+    if not is_train:
+        # prediction: every window encoded alone, stored packed (see pack_windows)
+        width = max(model.attrs["max_pieces"] + 2, max(len(ids) for ids in windows.ids))
+        places, row_spans = pack_windows(windows, nested_spans, width)
+        wordpieces, align = windows.batch(places, sum(len(r) for r in row_spans))
+        with TORCH_PREDICT_LOCK:
+            model_output = _predict_packed(transformer, windows, places, len(wordpieces.lengths),
+                                           wordpieces.input_ids.shape[1], pieces.pad)
+        output = FullTransformerBatch(spans=row_spans, wordpieces=wordpieces, model_output=model_output, align=align)
+        return output, lambda d: docs
+    wordpieces, align = encode_spans(pieces, nested_spans, model.attrs["max_pieces"])
+    model_output, bp_tensors = transformer(wordpieces, is_train)
     output = FullTransformerBatch(spans=nested_spans, wordpieces=wordpieces, model_output=model_output, align=align)
 
     def backprop(d_output: FullTransformerBatch) -> List[Doc]:
