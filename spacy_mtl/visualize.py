@@ -196,3 +196,18 @@ def mount_ui(app, nlp) -> None:
         if len(request.text) > 5000:
             raise HTTPException(413, "the page renders texts of up to 5,000 characters")
         return render_all(nlp(request.text))
+
+
+def headless_chromium(url: str, profile: str, *options: str) -> List[str]:
+    """The command line that loads a page of the ``--ui`` in headless Chromium
+    (Debian's ``chromium``) with no network of its own and a throwaway profile;
+    ``options`` add e.g. ``--dump-dom`` or ``--screenshot=PATH``. Raises if no
+    Chromium is installed."""
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise FileNotFoundError("no chromium on PATH (Debian: apt-get install chromium)")
+    return [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile}", "--virtual-time-budget=20000", *options, url]

@@ -138,6 +138,23 @@ def test_encoder_takes_a_long_document_a_few_windows_at_a_time(trained_nlp, monk
     assert analysis(nlp(text)) == analysis(whole)
 
 
+def test_biaffine_heads_keep_label_ids_in_prediction(trained_nlp):
+    """In prediction dep, sdp, con and amr keep each word pair's best label id
+    ([n+1, n+1] integers) instead of its label scores: the ids equal the argmax
+    of the full label scores of the same scorer."""
+    nlp, _ = trained_nlp
+    docs = [nlp(text) for text in TEXTS[:2]]
+    for name in ("dep", "sdp", "con", "amr"):
+        component = nlp.get_pipe(name)
+        chunks, arcs, labels, *_ = component.predict(docs)
+        tok2vec, scorer = component.model.layers
+        vectors = tok2vec.predict(docs)
+        padded, _ = scorer([vectors[d][s:e] for d, s, e in chunks], False)
+        for i, ((d, s, e), arc, ids) in enumerate(zip(chunks, arcs, labels)):
+            assert ids.shape == arc.shape and ids.dtype.kind == "i"
+            numpy.testing.assert_array_equal(ids, padded[1][i, : e - s + 1, : e - s + 1].argmax(-1))
+
+
 def test_hundred_thousand_characters(trained_nlp):
     nlp, _ = trained_nlp
     text = ("今天北京下雨了。他说：“我们明天去上海！”你觉得呢？" * 4000)[:100_000]

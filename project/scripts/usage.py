@@ -46,16 +46,16 @@ def python(code: str, namespace: dict) -> str:
 def screenshot(url: str, png: Path) -> bool:
     """The `serve --ui` page for TEXT, as headless Chromium draws it (needs a CJK font, e.g.
     Debian's fonts-wqy-microhei, or the characters come out as boxes)."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        return False
+    from spacy_mtl.visualize import headless_chromium
+
+    page = url + "/?" + urllib.parse.urlencode({"text": TEXT})
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                        "--hide-scrollbars", f"--user-data-dir={profile}", "--virtual-time-budget=20000",
-                        "--window-size=1400,1500", f"--screenshot={png.resolve()}",
-                        url + "/?" + urllib.parse.urlencode({"text": TEXT})],
-                       capture_output=True, timeout=180)
+        try:
+            command = headless_chromium(page, profile, "--hide-scrollbars", "--window-size=1400,1500",
+                                        f"--screenshot={png.resolve()}")
+        except FileNotFoundError:
+            return False
+        subprocess.run(command, capture_output=True, timeout=180)
     return png.exists()
 
 
