@@ -79,12 +79,14 @@ def test_long_sentence_is_windowed_not_truncated(trained_nlp):
     assert max(len(s) for s in doc.sents) <= nlp.get_pipe("dep").model.attrs["max_words"]
 
 
-def piece_vectors(trf_data):
-    """Per token, the hidden states of its pieces (every window that saw it)."""
-    hidden = numpy.asarray(trf_data.model_output.last_hidden_state)
-    flat = hidden.reshape(-1, hidden.shape[-1])
-    align = trf_data.align
+def piece_vectors(hidden, align):
+    """Per token, the hidden states [rows, width, d] of its pieces (every window that saw it)."""
+    flat = numpy.asarray(hidden).reshape(-1, hidden.shape[-1])
     return [flat[align[i].dataXd.ravel()] for i in range(len(align))]
+
+
+def doc_piece_vectors(doc):
+    return piece_vectors(doc._.trf_data.model_output.last_hidden_state, doc._.trf_data.align)
 
 
 def test_each_window_is_encoded_exactly_as_that_text_alone(trained_nlp):
@@ -100,10 +102,10 @@ def test_each_window_is_encoded_exactly_as_that_text_alone(trained_nlp):
         spans = nlp.get_pipe("transformer").model.attrs["get_spans"]([long_doc])[0]
         assert [s.text for s in spans[:6]] == ["今天北京下雨了。", "他说我们明天去上海开会。"] * 3
         assert spans[-1].text == "好的。" and len(spans) > 9  # the 61-piece sentence takes 3+ windows
-        in_doc = piece_vectors(long_doc._.trf_data)
+        in_doc = doc_piece_vectors(long_doc)
         seen = [0] * len(long_doc)
         for span in spans:
-            alone = piece_vectors(nlp(span.text)._.trf_data)
+            alone = doc_piece_vectors(nlp(span.text))
             for k, vectors in enumerate(alone):
                 i = span.start + k
                 n = len(vectors)
@@ -125,15 +127,13 @@ def test_encoder_takes_a_long_document_a_few_windows_at_a_time(trained_nlp, monk
     pieces = char_transformer.PieceVocab(trf.tokenizer)
     wordpieces, align = char_transformer.encode_spans(pieces, trf.attrs["get_spans"]([nlp.make_doc(text)]), 510)
     assert wordpieces.input_ids.shape[0] == 17
-    hidden = trf.layers[0].predict(wordpieces).last_hidden_state.numpy()
-    flat = hidden.reshape(-1, hidden.shape[-1])
-    one_pass = [flat[align[i].dataXd.ravel()] for i in range(len(align))]
+    one_pass = piece_vectors(trf.layers[0].predict(wordpieces).last_hidden_state.numpy(), align)
     whole = nlp(text)
     monkeypatch.setattr(char_transformer, "WINDOWS_PER_PASS", 2)
     with nlp.select_pipes(enable=["transformer"]):
         packed = nlp(text)
     assert packed._.trf_data.model_output.last_hidden_state.shape[0] == 1  # 17 windows in one row
-    for mine, reference in zip(piece_vectors(packed._.trf_data), one_pass, strict=True):
+    for mine, reference in zip(doc_piece_vectors(packed), one_pass, strict=True):
         numpy.testing.assert_allclose(mine, reference, atol=1e-5)
     assert analysis(nlp(text)) == analysis(whole)
 

@@ -69,9 +69,6 @@ def main():
     parser.add_argument("--long", type=int, default=40)
     args = parser.parse_args()
 
-    def run(name: str, *overrides: str) -> float:  # one command of project.yml, rerun even if up to date
-        return timed([sys.executable, "-m", "spacy", "project", "run", name, str(project), "--force", *overrides], project)
-
     corpora = ["--vars.corpora", str(args.corpora.resolve())]
     seconds = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -79,7 +76,7 @@ def main():
         shutil.copytree(HERE, project, ignore=shutil.ignore_patterns(
             "training", "corpus", "encoders", "packages", "assets", "metrics", "project.lock", "__pycache__"))
         try:
-            measure(run, project, corpora, args, seconds)
+            measure(project, corpora, args, seconds)
         finally:  # what was measured is kept even if a later part fails
             print(json.dumps(seconds), flush=True)
     variables = project_yml(HERE)["vars"]
@@ -97,17 +94,22 @@ def main():
     print(markdown(report, args.short, args.long))
 
 
-def measure(run, project: Path, corpora: list, args, seconds: dict) -> None:
+def run(project: Path, name: str, *overrides: str) -> float:
+    """Time one command of project.yml, rerun even if up to date."""
+    return timed([sys.executable, "-m", "spacy", "project", "run", name, str(project), "--force", *overrides], project)
+
+
+def measure(project: Path, corpora: list, args, seconds: dict) -> None:
     for folder in project_yml(project)["directories"]:  # (weasel makes them only on `project clone`)
         (project / folder).mkdir(exist_ok=True)
-    seconds["encoder"] = run("encoder")
-    seconds["convert"] = run("convert", *corpora)
+    seconds["encoder"] = run(project, "encoder")
+    seconds["convert"] = run(project, "convert", *corpora)
     for steps in (args.short, args.long):
-        seconds[f"train_{steps}_steps"] = run("train", "--vars.max_steps", str(steps), "--vars.name", f"t{steps}")
+        seconds[f"train_{steps}_steps"] = run(project, "train", "--vars.max_steps", str(steps), "--vars.name", f"t{steps}")
     model = f"training/t{args.long}/model-best"
     seconds["dev_evaluation"] = timed([sys.executable, "-c", DEV_EVALUATION, model], project)
-    seconds["evaluate"] = run("evaluate", "--vars.name", f"t{args.long}")
-    seconds["package"] = run("package", "--vars.name", f"t{args.long}")
+    seconds["evaluate"] = run(project, "evaluate", "--vars.name", f"t{args.long}")
+    seconds["package"] = run(project, "package", "--vars.name", f"t{args.long}")
 
 
 def minutes(s: float) -> str:

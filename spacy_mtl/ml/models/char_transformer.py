@@ -20,7 +20,7 @@ consecutive windows of a document share a row of the output, so a document of
 many short sentences does not keep a padded row per sentence.
 """
 import os
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy
 from spacy.tokens import Doc, Span
@@ -187,7 +187,6 @@ class Windows:
     def __init__(self, pieces: PieceVocab, nested_spans: List[List[Span]], max_pieces: int):
         self.ids: List[List[int]] = []
         self.strings: List[List[str]] = []
-        self.doc_of: List[int] = []
         self.positions: Dict[Tuple[int, int], List[Tuple[int, int]]] = {}
         self.order: List[Tuple[int, int]] = []
         for doc_i, spans in enumerate(nested_spans):
@@ -215,37 +214,39 @@ class Windows:
         texts.append("<sep>")
         self.ids.append(ids)
         self.strings.append(texts)
-        self.doc_of.append(doc_i)
 
-    def batch(self, places: List[Tuple[int, int]], n_rows: int) -> Tuple[WordpieceBatch, Ragged]:
-        """Padded arrays with window w at (row, offset) = places[w], and the
-        token→piece alignment (row × width + offset + column) into them."""
-        width = max((off + len(ids) for (_, off), ids in zip(places, self.ids)), default=0)
-        input_ids = numpy.full((n_rows, width), 0, dtype="i")
+    def wordpieces(self, places: List[Tuple[int, int]], n_rows: int, pad: int,
+                   which: Optional[List[int]] = None) -> WordpieceBatch:
+        """Padded arrays with window ``which[k]`` (default: every window, in order)
+        at (row, offset) = ``places[k]``."""
+        which = range(len(self.ids)) if which is None else which
+        width = max((off + len(self.ids[w]) for (_, off), w in zip(places, which)), default=0)
+        input_ids = numpy.full((n_rows, width), pad, dtype="i")
         mask = numpy.zeros((n_rows, width), dtype="bool")
         strings: List[List[str]] = [[] for _ in range(n_rows)]
-        for (row, off), ids, texts in zip(places, self.ids, self.strings):
-            input_ids[row, off:off + len(ids)] = ids
-            mask[row, off:off + len(ids)] = True
-            strings[row].extend(texts)
+        for (row, off), w in zip(places, which):
+            input_ids[row, off:off + len(self.ids[w])] = self.ids[w]
+            mask[row, off:off + len(self.ids[w])] = True
+            strings[row].extend(self.strings[w])
+        return WordpieceBatch(strings=strings, input_ids=input_ids, attention_mask=mask,
+                              lengths=[len(t) for t in strings], token_type_ids=numpy.zeros_like(input_ids))
+
+    def align(self, places: List[Tuple[int, int]], width: int) -> Ragged:
+        """The token→piece alignment (row × width + offset + column) for every window at its place."""
         flat, lengths = [], []
         for key in self.order:
             idx = [places[w][0] * width + places[w][1] + c for w, c in self.positions[key]]
             flat.extend(idx)
             lengths.append(len(idx))
-        align = Ragged(numpy.asarray(flat, dtype="i"), numpy.asarray(lengths, dtype="i"))
-        wordpieces = WordpieceBatch(strings=strings, input_ids=input_ids, attention_mask=mask,
-                                    lengths=[len(t) for t in strings], token_type_ids=numpy.zeros_like(input_ids))
-        return wordpieces, align
+        return Ragged(numpy.asarray(flat, dtype="i"), numpy.asarray(lengths, dtype="i"))
 
 
 def encode_spans(pieces: PieceVocab, nested_spans: List[List[Span]], max_pieces: int) -> Tuple[WordpieceBatch, Ragged]:
     """Piece ids for every span, a row each, and the token→piece alignment, by construction."""
     windows = Windows(pieces, nested_spans, max_pieces)
-    wordpieces, align = windows.batch([(w, 0) for w in range(len(windows.ids))], len(windows.ids))
-    pad = pieces.pad
-    wordpieces.input_ids[~wordpieces.attention_mask] = pad
-    return wordpieces, align
+    places = [(w, 0) for w in range(len(windows.ids))]
+    wordpieces = windows.wordpieces(places, len(places), pieces.pad)
+    return wordpieces, windows.align(places, wordpieces.input_ids.shape[1])
 
 
 def pack_windows(windows: Windows, nested_spans: List[List[Span]], width: int):
@@ -289,14 +290,7 @@ def _predict_packed(transformer: Model, windows: Windows, places: List[Tuple[int
     hidden = None
     for i in range(0, len(order), WINDOWS_PER_PASS):
         rows = order[i:i + WINDOWS_PER_PASS]
-        cut = int(lengths[rows].max())
-        input_ids = numpy.full((len(rows), cut), pad, dtype="i")
-        mask = numpy.zeros((len(rows), cut), dtype="bool")
-        for j, w in enumerate(rows):
-            input_ids[j, :lengths[w]] = windows.ids[w]
-            mask[j, :lengths[w]] = True
-        batch = WordpieceBatch(strings=[windows.strings[w] for w in rows], input_ids=input_ids, attention_mask=mask,
-                               lengths=[int(lengths[w]) for w in rows], token_type_ids=numpy.zeros_like(input_ids))
+        batch = windows.wordpieces([(j, 0) for j in range(len(rows))], len(rows), pad, which=rows)
         state = transformer(batch, False)[0].last_hidden_state
         if hidden is None:
             hidden = state.new_zeros((n_rows, width, state.shape[-1]))
@@ -320,7 +314,8 @@ def char_forward(model: TransformerModel, docs: List[Doc], is_train: bool):
         # prediction: every window encoded alone, stored packed (see pack_windows)
         width = max(model.attrs["max_pieces"] + 2, max(len(ids) for ids in windows.ids))
         places, row_spans = pack_windows(windows, nested_spans, width)
-        wordpieces, align = windows.batch(places, sum(len(r) for r in row_spans))
+        wordpieces = windows.wordpieces(places, sum(len(r) for r in row_spans), pieces.pad)
+        align = windows.align(places, wordpieces.input_ids.shape[1])
         with TORCH_PREDICT_LOCK:
             model_output = _predict_packed(transformer, windows, places, len(wordpieces.lengths),
                                            wordpieces.input_ids.shape[1], pieces.pad)
