@@ -6,9 +6,12 @@ Unicode and the REST server under load, against one saved pipeline.
         [--examples 2000] [--requests 3000] [--clients 8]
 
 * long documents: documents of CHARS/2 and CHARS characters of real text and one
-  sentence of SENTENCE-CHARS characters without punctuation, each in a fresh process:
+  sentence of SENTENCE-CHARS characters without punctuation, each in a fresh process,
+  once as ``nlp(text)`` and once in sentence groups (``spacy_mtl.long_docs``):
   seconds, peak RSS, and checks (text kept, tokens cover it, one tree per
   sentence, graphs reference existing tokens).
+* sentence groups against one pass: the long document analysed both ways in one
+  process; how many tokens keep the same analysis and whether every graph is the same.
 * window boundaries: every sentence of the long document is analysed again on
   its own; the report gives how often words, tags and heads agree, separately
   for sentences that straddle an encoder window edge and those inside one window.
@@ -64,28 +67,33 @@ def check_doc(doc, text: str) -> None:
         assert graph["top"] is not None and all(len(t) == 3 for t in graph["triples"])
 
 
-def measure_one(model: str, text_file: str) -> dict:
-    """Run in a fresh process: load, analyse one text, report time and memory."""
+MODES = {"whole": "nlp(text)", "groups": "sentence groups"}
+
+
+def measure_one(model: str, text_file: str, mode: str, group_chars: int) -> dict:
+    """Run in a fresh process: load, analyse one text (``mode``: one ``nlp(text)``
+    or ``analyse_long`` in groups of ``group_chars``), report time and memory."""
     import spacy
 
-    import spacy_mtl  # noqa: F401
+    from spacy_mtl.long_docs import analyse_long
 
     text = Path(text_file).read_text(encoding="utf8")
     nlp = spacy.load(model)
     loaded_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()
-    doc = nlp(text)
+    doc = nlp(text) if mode == "whole" else analyse_long(nlp, text, group_chars)
     seconds = time.perf_counter() - start
     check_doc(doc, text)
-    return {"chars": len(text), "words": len(doc), "sentences": len(list(doc.sents)), "seconds": seconds,
+    return {"chars": len(text), "mode": mode, "words": len(doc), "sentences": len(list(doc.sents)), "seconds": seconds,
             "rss_after_load_mb": loaded_mb,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "checks": "passed"}
 
 
-def long_document(model: str, text: str, work: Path, name: str) -> dict:
+def long_document(model: str, text: str, work: Path, name: str, mode: str, group_chars: int) -> dict:
     path = work / f"{name}.txt"
     path.write_text(text, encoding="utf8")
-    out = subprocess.run([sys.executable, __file__, "_measure", model, str(path)], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, __file__, "_measure", model, str(path), mode, str(group_chars)],
+                         capture_output=True, text=True)
     if out.returncode:
         return {"chars": len(text), "checks": "FAILED", "error": out.stderr[-2000:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -112,10 +120,31 @@ def _words(doc, start: int, end: int):
     return words, crossing
 
 
-def boundary_consistency(nlp, texts: list, chars: int) -> dict:
+def token_analysis(doc) -> list:
+    return [(t.idx, t.text, t.tag_, t.pos_, str(t.morph), t.lemma_, t.head.i, t.dep_, t.ent_iob_, t.ent_type_)
+            for t in doc]
+
+
+def groups_against_whole(nlp, text: str, whole, group_chars: int) -> dict:
+    """The long document in sentence groups against one pass over it."""
+    from spacy_mtl.extensions import GRAPH_EXTENSIONS
+    from spacy_mtl.long_docs import analyse_long, sentence_groups
+
+    grouped = analyse_long(nlp, text, group_chars)
+    a, b = token_analysis(whole), token_analysis(grouped)
+    same = sum(x == y for x, y in zip(a, b)) if len(a) == len(b) else 0
+    return {"chars": len(text), "groups": len(sentence_groups(nlp, text, group_chars)), "tokens": len(a),
+            "same_tokens": len(a) == len(b), "same_token_analysis_pct": 100 * same / max(len(a), 1),
+            "same_sentences": [s.start for s in whole.sents] == [s.start for s in grouped.sents],
+            "same_spans": {k: [(s.start, s.end, s.label_) for s in g] for k, g in whole.spans.items()}
+            == {k: [(s.start, s.end, s.label_) for s in g] for k, g in grouped.spans.items()},
+            **{f"same_{name}": getattr(whole._, name) == getattr(grouped._, name) for name in GRAPH_EXTENSIONS}}
+
+
+def boundary_consistency(nlp, texts: list, chars: int, doc=None) -> dict:
     """Each sentence in the long document against the same sentence alone."""
     text = long_text(texts, chars)
-    doc = nlp(text)
+    doc = doc if doc is not None else nlp(text)
     edges = window_edges(nlp, text)
     groups = {"at_window_edge": _counts(), "inside_one_window": _counts()}
     start, i = 0, 0
@@ -171,12 +200,14 @@ def arbitrary_unicode(nlp, examples: int) -> dict:
 
 
 def markdown(report: dict) -> str:
-    lines = [f"Model: {report['model']}; machine: {report['machine']}.", "", "| check | result |", "|---|---|"]
-    for name, row in report["long_documents"].items():
+    lines = [f"Model: {report['model']}; machine: {report['machine']}; sentence groups of at most "
+             f"{report['group_chars']:,} characters.", "", "| check | result |", "|---|---|"]
+    for key, row in report["long_documents"].items():
+        name, mode = key.split("/")
         if row["checks"] != "passed":
-            lines.append(f"| {name} | FAILED |")
+            lines.append(f"| {name}, {MODES[mode]} | FAILED |")
             continue
-        lines.append(f"| {name}: {row['chars']:,} characters | {row['words']:,} words, {row['sentences']:,} "
+        lines.append(f"| {name}: {row['chars']:,} characters, {MODES[mode]} | {row['words']:,} words, {row['sentences']:,} "
                      f"sentences in {row['seconds']:.1f} s; peak RSS {row['peak_rss_mb']:,.0f} MB (after load "
                      f"{row['rss_after_load_mb']:,.0f} MB); text kept, trees and graphs valid |")
     cons = report["window_boundaries"]
@@ -188,6 +219,12 @@ def markdown(report: dict) -> str:
         lines.append(f"| window boundaries: sentences {group.replace('_', ' ')} ({row['sentences']:,}), long document "
                      f"vs. alone | same words {row['same_words_pct']:.1f}% of sentences; of shared words, same tag "
                      f"{row['same_tag_pct']:.1f}%, same head {row['same_head_pct']:.1f}% |")
+    groups = report["groups_vs_whole"]
+    graphs = ", ".join(f"{name} {'same' if groups[f'same_{name}'] else 'DIFFERENT'}"
+                       for name in ("sentences", "spans", "srl", "sdp", "con", "amr"))
+    lines.append(f"| sentence groups vs. one pass: the {groups['chars']:,}-character document in {groups['groups']} "
+                 f"groups | same tokens: {'yes' if groups['same_tokens'] else 'NO'}; same tag, POS, features, lemma, "
+                 f"head, relation and entity tag for {groups['same_token_analysis_pct']:.2f}% of tokens; {graphs} |")
     uni = report["arbitrary_unicode"]
     lines.append(f"| arbitrary Unicode (hypothesis) | {uni['examples']:,} examples (up to {uni['longest']:,} "
                  f"characters), {uni['failures']} failures, {uni['seconds']:.0f} s |")
@@ -201,8 +238,8 @@ def markdown(report: dict) -> str:
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "_measure":
-        print(json.dumps(measure_one(sys.argv[2], sys.argv[3])))
+    if len(sys.argv) == 6 and sys.argv[1] == "_measure":
+        print(json.dumps(measure_one(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model")
@@ -210,19 +247,23 @@ def main():
     parser.add_argument("--report", type=Path, required=True, help="path without suffix")
     parser.add_argument("--chars", type=int, default=100_000)
     parser.add_argument("--sentence-chars", type=int, default=5_000)
+    parser.add_argument("--group-chars", type=int, default=None,
+                        help="sentence groups of at most this many characters (default: spacy_mtl.long_docs')")
     parser.add_argument("--examples", type=int, default=2_000)
     parser.add_argument("--requests", type=int, default=3_000)
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
     report = run(args.model, args.texts, args.report, args.chars, args.sentence_chars, args.examples,
-                 args.requests, args.clients)
+                 args.requests, args.clients, args.group_chars)
     print(markdown(report))
 
 
 def run(model: str, texts_path: Path, report_path: Path, chars: int, sentence_chars: int, examples: int,
-        requests: int, clients: int) -> dict:
+        requests: int, clients: int, group_chars: int = None) -> dict:
     import spacy
     from wasabi import msg
+
+    from spacy_mtl.long_docs import DEFAULT_MAX_CHARS
 
     import spacy_mtl  # noqa: F401
     from load_test import run as load_test
@@ -231,18 +272,23 @@ def run(model: str, texts_path: Path, report_path: Path, chars: int, sentence_ch
     from evaluate import machine
 
     texts = real_texts(texts_path)
-    report = {"model": str(model), "machine": machine(), "long_documents": {}}
+    group_chars = group_chars or DEFAULT_MAX_CHARS
+    report = {"model": str(model), "machine": machine(), "group_chars": group_chars, "long_documents": {}}
     msg.info(f"long documents ({chars:,} and {sentence_chars:,} characters)")
+    # two lengths: the growth of time and memory with length, not just one point
+    documents = {"half-length document": long_text(texts, chars // 2), "document": long_text(texts, chars),
+                 "sentence without punctuation": unpunctuated(texts, sentence_chars)}
     with tempfile.TemporaryDirectory() as work:
-        # two lengths: the growth of time and memory with length, not just one point
-        report["long_documents"]["half-length document"] = long_document(
-            model, long_text(texts, chars // 2), Path(work), "half")
-        report["long_documents"]["document"] = long_document(model, long_text(texts, chars), Path(work), "document")
-        report["long_documents"]["sentence without punctuation"] = long_document(
-            model, unpunctuated(texts, sentence_chars), Path(work), "sentence")
+        for name, text in documents.items():
+            for mode in MODES:
+                report["long_documents"][f"{name}/{mode}"] = long_document(model, text, Path(work), name, mode,
+                                                                           group_chars)
     nlp = spacy.load(model)
-    msg.info("window boundaries")
-    report["window_boundaries"] = boundary_consistency(nlp, texts, chars)
+    msg.info("window boundaries; sentence groups against one pass")
+    whole = nlp(documents["document"])
+    report["window_boundaries"] = boundary_consistency(nlp, texts, chars, whole)
+    report["groups_vs_whole"] = groups_against_whole(nlp, documents["document"], whole, group_chars)
+    del whole
     msg.info(f"arbitrary Unicode ({examples:,} examples)")
     report["arbitrary_unicode"] = arbitrary_unicode(nlp, examples)
     del nlp

@@ -12,6 +12,8 @@ from typing import List, Optional
 
 from wasabi import msg
 
+from .long_docs import DEFAULT_MAX_CHARS
+
 
 def _encoder_build(args) -> None:
     from .encoder.build import build_encoder
@@ -81,6 +83,7 @@ def load_pipeline(name: str):
 def _parse(args) -> None:
     from tqdm import tqdm
 
+    from .long_docs import pipe_long
     from .output import write_docs
     from .tasks import disabled_components
 
@@ -95,7 +98,7 @@ def _parse(args) -> None:
         msg.fail(str(err), exits=1)
     out = open(args.output, "w", encoding="utf8") if args.output else sys.stdout
     progress = tqdm(total=len(texts), unit="text", disable=not args.progress and len(texts) < 100, file=sys.stderr)
-    docs = nlp.pipe(texts, batch_size=args.batch_size, disable=disable)
+    docs = pipe_long(nlp, texts, batch_size=args.batch_size, disable=disable, max_chars=args.group_chars)
     for chunk in write_docs(docs, args.format):
         out.write(chunk if chunk.endswith("\n") else chunk + "\n")
         if args.format == "conllu":
@@ -146,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--format", "-f", choices=["json", "conllu", "text"], default="json")
     parse.add_argument("--tasks", help="comma-separated tasks to run (e.g. dep,ner); what they need runs too")
     parse.add_argument("--batch-size", type=int, default=32)
+    parse.add_argument("--group-chars", type=int, default=DEFAULT_MAX_CHARS,
+                       help="a longer text is analysed in groups of whole sentences of about this many characters "
+                            "and joined (bounded memory)")
     parse.add_argument("--progress", action="store_true", help="always show a progress bar (shown from 100 texts)")
     parse.set_defaults(func=_parse)
     srv = sub.add_parser("serve", help="REST server (FastAPI under uvicorn)")

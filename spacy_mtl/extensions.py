@@ -80,6 +80,31 @@ def to_dict(doc: Doc) -> Dict:
     return out
 
 
+GRAPH_EXTENSIONS = ("srl", "sdp", "con", "amr")  # doc-level lists whose items hold token offsets
+
+
+def _shift_tree(node, offset: int):
+    if isinstance(node, int):
+        return node + offset
+    return [node[0], *(_shift_tree(child, offset) for child in node[1:])]
+
+
+def shift_annotation(name: str, item, offset: int):
+    """One item of ``doc._.<name>`` (a GRAPH_EXTENSIONS name) with its token
+    offsets moved by ``offset``: what joining docs one after another needs."""
+    if name == "sdp":
+        head, dep, label = item
+        return [head + offset if head >= 0 else head, dep + offset, label]
+    if name == "srl":
+        return {**item, "predicate": item["predicate"] + offset,
+                "arguments": [[s + offset, e + offset, label] for s, e, label in item["arguments"]]}
+    if name == "con":
+        return _shift_tree(item, offset)
+    if name == "amr":
+        return {**item, "alignments": {var: i + offset for var, i in item["alignments"].items()}}
+    raise ValueError(f"no token offsets known for doc._.{name}")
+
+
 def register_extensions() -> None:
     for name in ("mtl_layers", "sdp", "srl", "con", "amr"):
         if not Doc.has_extension(name):

@@ -4,8 +4,10 @@ POST /parse   {"text": "..."} or {"texts": [...]}, optional "tasks" / "skip_task
               → {"docs": [HanLP-style view, ...]}
 GET  /health  → {"status": "ok", "pipeline": [...]}
 OpenAPI docs at /docs. The pipeline is loaded once and shared by all requests
-(its torch inference is thread-safe); oversized or malformed requests get a
-4xx; a request that runs past the time limit gets 504 while the server stays up.
+(its torch inference is thread-safe); a long text is analysed in groups of
+whole sentences (``spacy_mtl.long_docs``), so its memory stays bounded;
+oversized or malformed requests get a 4xx; a request that runs past the time
+limit gets 504 while the server stays up.
 """
 import asyncio
 from functools import partial
@@ -16,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from spacy.language import Language
 
+from .long_docs import pipe_long
 from .tasks import disabled_components
 
 
@@ -53,7 +56,7 @@ def create_app(nlp: Language, *, max_chars: int = 100_000, max_batch: int = 64, 
             disable = disabled_components(nlp, request.tasks, request.skip_tasks)
         except ValueError as err:
             raise HTTPException(400, str(err))
-        work = partial(lambda: [d._.to_dict() for d in nlp.pipe(texts, disable=disable)])
+        work = partial(lambda: [d._.to_dict() for d in pipe_long(nlp, texts, disable=disable)])
         try:
             docs = await asyncio.wait_for(run_in_threadpool(work), timeout=timeout_s)
         except asyncio.TimeoutError:

@@ -19,6 +19,7 @@ from thinc.api import Model
 from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi
 from ..dictionary import Dictionary
 from ..extensions import has_layer
+from ..ml.models.biaffine import sentence_bounds
 from ._base import CRFTagsMixin, LabelsMixin, default_model
 
 DEFAULT_NER_MODEL = default_model("""
@@ -73,9 +74,15 @@ class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
         trans, start, end = self.crf_potentials()
         tags = self.tags
         out = []
-        for em in emissions:
-            path = crf_viterbi(numpy.asarray(em, dtype="float64"), trans, start, end) if len(em) else []
-            out.append(bioes_to_spans([tags[t] for t in path]))
+        for doc, em in zip(docs, emissions):
+            em = numpy.asarray(em, dtype="float64")
+            spans = []
+            # one CRF path per sentence: no entity crosses a sentence end, and a
+            # sentence gets the entities it gets alone (or in any group of sentences)
+            for first, last in sentence_bounds(doc) if len(em) else []:
+                path = crf_viterbi(em[first:last], trans, start, end)
+                spans.extend((first + s, first + e, label) for s, e, label in bioes_to_spans([tags[t] for t in path]))
+            out.append(spans)
         return out
 
     def _apply_whitelist(self, doc: Doc, spans: List) -> List:
