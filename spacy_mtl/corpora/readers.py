@@ -4,6 +4,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List
 
+from spacy.attrs import ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
@@ -11,11 +12,15 @@ from spacy.util import registry
 
 
 def gold_words_doc(reference: Doc) -> Doc:
-    """An unannotated copy of ``reference`` with its words and sentence starts."""
-    doc = Doc(reference.vocab, words=[t.text for t in reference], spaces=[bool(t.whitespace_) for t in reference])
+    """An unannotated copy of ``reference`` with its words and sentence starts.
+
+    Read through arrays, not Token objects: spaCy's initialize makes one of these
+    for every training doc for every component, hundreds of thousands in all."""
+    strings = reference.vocab.strings
+    orths, spaces = reference.to_array([ORTH, SPACY]).T if len(reference) else ([], [])
+    doc = Doc(reference.vocab, words=[strings[o] for o in orths], spaces=[bool(s) for s in spaces])
     if reference.has_annotation("SENT_START"):
-        for token, ref in zip(doc, reference):
-            token.is_sent_start = ref.is_sent_start
+        doc.from_array([SENT_START], reference.to_array([SENT_START]))
     return doc
 
 

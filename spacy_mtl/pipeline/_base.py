@@ -1,13 +1,15 @@
 """Pieces shared by several heads: CRF tag sets and resizable biaffine scorers."""
-from typing import Dict, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy
 import srsly
 from spacy import util
 from spacy.pipeline import TrainablePipe
+from spacy.training import Example
 from thinc.api import Config
 
 from ..algorithms.crf import bioes_constraints
+from ..ml.models.biaffine import CellLabels, sentence_chunks
 
 FORBIDDEN = -1e4  # forbidden CRF moves: finite, so marginals stay well defined
 
@@ -44,17 +46,22 @@ def masked_sigmoid_loss(scores: numpy.ndarray, target: numpy.ndarray, mask: nump
     return loss, d_scores
 
 
-def cell_label_loss(labels: numpy.ndarray, gold: Dict[Tuple[int, int], str], index: Dict[str, int],
-                    d_labels: numpy.ndarray) -> float:
-    """Cross-entropy of the gold label at each gold cell (i, j) of ``labels`` [n, n, L];
-    the gradient goes into ``d_labels``. Labels the head does not know are skipped."""
+def zeros_like(scores):
+    """Zeros shaped like a head's scores: an array, or the label scores of some cells (``CellLabels``)."""
+    return scores.zeros_like() if isinstance(scores, CellLabels) else numpy.zeros_like(scores)
+
+
+def cell_label_loss(labels, gold: Dict[Tuple[int, int], str], index: Dict[str, int], d_labels) -> float:
+    """Cross-entropy of the gold label at each gold cell (i, j) of ``labels``
+    ([n, n, L], or ``CellLabels`` holding those cells); the gradient goes into
+    ``d_labels``. Labels the head does not know are skipped."""
     loss = 0.0
     for (i, j), label in gold.items():
         if label in index:
             p = numpy.exp(log_softmax(labels[i, j], axis=-1))
-            d_labels[i, j] = p
-            d_labels[i, j, index[label]] -= 1.0
             loss -= float(numpy.log(p[index[label]] + 1e-9))
+            p[index[label]] -= 1.0
+            d_labels[i, j] = p
     return loss
 
 
@@ -108,6 +115,24 @@ class BiaffinePipe(LabelsMixin, TrainablePipe):
     loading, it is rebuilt from the saved cfg before the weights are read."""
 
     n_score_outputs = 3  # chunks, arc scores, label scores
+
+    def label_gold(self, example: Example, start: int, end: int) -> Optional[Dict[Tuple[int, int], str]]:
+        """{(i, j): label} of the chunk doc[start:end] of ``example``, in the
+        positions of its label scores, or None without gold; what get_loss
+        passes to cell_label_loss."""
+        raise NotImplementedError
+
+    def update(self, examples: Iterable[Example], *, drop: float = 0.0, sgd=None, losses=None):
+        """TrainablePipe.update, with the scorer told each chunk's gold label
+        cells first, so that it scores labels there only: L label scores per gold
+        arc instead of per word pair, which were most of a training step."""
+        examples = list(examples)
+        chunks = sentence_chunks([eg.predicted for eg in examples], self.model.attrs["max_words"])
+        self.model.attrs["label_cells"] = [sorted(self.label_gold(examples[d], s, e) or {}) for d, s, e in chunks]
+        try:
+            return super().update(examples, drop=drop, sgd=sgd, losses=losses)
+        finally:
+            self.model.attrs["label_cells"] = None
 
     def predict(self, docs):
         docs = list(docs)

@@ -25,7 +25,8 @@ from thinc.api import Model
 from ..algorithms.mst import mst_one_root
 from ..extensions import has_layer
 from ..ml.models.biaffine import sentence_bounds
-from ._base import BiaffinePipe, best_labels, cell_label_loss, default_model, log_softmax, masked_sigmoid_loss, sigmoid
+from ._base import (BiaffinePipe, best_labels, cell_label_loss, default_model, log_softmax, masked_sigmoid_loss, sigmoid,
+                    zeros_like)
 
 NO_CONCEPT = "∅"
 
@@ -186,6 +187,15 @@ class AMRParser(BiaffinePipe):
                 arcs[(align[record["top"]], 0)] = ""
         return node_gold, arcs
 
+    def _chunk_gold(self, example: Example, start: int, end: int):
+        if not has_layer(example.reference, "amr") or not example.reference._.amr:
+            return None
+        return self.gold(example.predicted, example.reference, start, end)
+
+    def label_gold(self, example: Example, start: int, end: int) -> Optional[Dict[Tuple[int, int], str]]:
+        gold = self._chunk_gold(example, start, end)
+        return None if gold is None else gold[1]
+
     def get_loss(self, examples: Iterable[Example], scores):
         validate_examples(examples, "AMRParser.get_loss")
         examples = list(examples)
@@ -194,9 +204,8 @@ class AMRParser(BiaffinePipe):
         grads: Tuple[List, List, List] = ([], [], [])
         loss = 0.0
         for (d, start, end), arc, rel, node in zip(chunks, arcs, rels, nodes):
-            d_arc, d_rel, d_node = numpy.zeros_like(arc), numpy.zeros_like(rel), numpy.zeros_like(node)
-            eg = examples[d]
-            gold = self.gold(eg.predicted, eg.reference, start, end) if has_layer(eg.reference, "amr") and eg.reference._.amr else None
+            d_arc, d_rel, d_node = numpy.zeros_like(arc), zeros_like(rel), numpy.zeros_like(node)
+            gold = self._chunk_gold(examples[d], start, end)
             if gold is not None:
                 node_gold, gold_arcs = gold
                 p_node = numpy.exp(log_softmax(node[1:], axis=-1))

@@ -1,6 +1,6 @@
 """`dep`: biaffine dependency parser with single-root MST decoding."""
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 from spacy.attrs import DEP, HEAD
@@ -11,7 +11,7 @@ from thinc.api import Model
 
 from ..algorithms.mst import mst_one_root
 from ..extensions import has_layer
-from ._base import BiaffinePipe, best_labels, cell_label_loss, default_model, log_softmax
+from ._base import BiaffinePipe, best_labels, cell_label_loss, default_model, log_softmax, zeros_like
 
 ROOT_LABEL = "root"
 
@@ -84,6 +84,13 @@ class BiaffineParser(BiaffinePipe):
                         array[i] = (numpy.int64(head_i - i).astype("uint64"), self.vocab.strings.add(self.labels[labels[j]]))
             doc.from_array([HEAD, DEP], array)
 
+    def label_gold(self, example: Example, start: int, end: int) -> Optional[Dict[Tuple[int, int], str]]:
+        """{(dep, head): relation} in chunk positions (1-based, 0 = root) for the words with a gold head."""
+        if not (has_layer(example.reference, "dep") and example.reference.has_annotation("DEP")):
+            return None
+        heads, labels = gold_heads(example.predicted, example.reference, start, end)
+        return {(j, h): label for j, (h, label) in enumerate(zip(heads, labels), start=1) if h >= 0}
+
     def get_loss(self, examples: Iterable[Example], scores):
         validate_examples(examples, "BiaffineParser.get_loss")
         examples = list(examples)
@@ -91,20 +98,15 @@ class BiaffineParser(BiaffinePipe):
         label_index = {label: i for i, label in enumerate(self.labels)}
         d_arcs, d_rels, loss = [], [], 0.0
         for (d, start, end), arc, rel in zip(chunks, arcs, rels):
-            d_arc, d_rel = numpy.zeros_like(arc), numpy.zeros_like(rel)
-            eg = examples[d]
-            if has_layer(eg.reference, "dep") and eg.reference.has_annotation("DEP"):
-                heads, labels = gold_heads(eg.predicted, eg.reference, start, end)
+            d_arc, d_rel = numpy.zeros_like(arc), zeros_like(rel)
+            gold = self.label_gold(examples[d], start, end)
+            if gold is not None:
                 probs = numpy.exp(log_softmax(arc[1:], axis=1))
-                gold_labels = {}
-                for j, (h, label) in enumerate(zip(heads, labels), start=1):
-                    if h < 0:
-                        continue
+                for (j, h) in gold:
                     d_arc[j] = probs[j - 1]
                     d_arc[j, h] -= 1.0
                     loss -= float(numpy.log(probs[j - 1, h] + 1e-9))
-                    gold_labels[(j, h)] = label
-                loss += cell_label_loss(rel, gold_labels, label_index, d_rel)
+                loss += cell_label_loss(rel, gold, label_index, d_rel)
             d_arcs.append(d_arc)
             d_rels.append(d_rel)
         return loss, (d_arcs, d_rels)

@@ -22,7 +22,7 @@ from ..algorithms.cky import cky
 from ..algorithms.trees import CHAIN, TOP, leaves, tree_from_spans, tree_spans
 from ..extensions import has_layer
 from ..ml.models.biaffine import sentence_bounds
-from ._base import BiaffinePipe, best_labels, cell_label_loss, masked_sigmoid_loss
+from ._base import BiaffinePipe, best_labels, cell_label_loss, masked_sigmoid_loss, zeros_like
 from .biaffine_parser import DEFAULT_PARSER_MODEL
 
 
@@ -79,6 +79,11 @@ class ConstituencyParser(BiaffinePipe):
             # a sentence parsed in several chunks gets one TOP over the chunks' trees
             doc._.con = [tree_from_spans(s, e, by_doc[d]) for s, e in sents if e > s]
 
+    def label_gold(self, example: Example, start: int, end: int) -> Optional[Dict[Tuple[int, int], str]]:
+        if not has_layer(example.reference, "con") or not example.reference._.con:
+            return None
+        return gold_spans(example.predicted, example.reference, start, end)
+
     def get_loss(self, examples: Iterable[Example], scores):
         validate_examples(examples, "ConstituencyParser.get_loss")
         examples = list(examples)
@@ -86,9 +91,8 @@ class ConstituencyParser(BiaffinePipe):
         index = {label: i for i, label in enumerate(self.labels)}
         d_arcs, d_rels, loss = [], [], 0.0
         for (d, start, end), arc, rel in zip(chunks, arcs, rels):
-            d_arc, d_rel = numpy.zeros_like(arc), numpy.zeros_like(rel)
-            eg = examples[d]
-            gold = gold_spans(eg.predicted, eg.reference, start, end) if has_layer(eg.reference, "con") and eg.reference._.con else None
+            d_arc, d_rel = numpy.zeros_like(arc), zeros_like(rel)
+            gold = self.label_gold(examples[d], start, end)
             if gold is not None:
                 n = end - start
                 mask = numpy.triu(numpy.ones_like(arc), k=1)  # spans i < j

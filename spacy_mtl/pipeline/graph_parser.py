@@ -16,7 +16,7 @@ from spacy.util import registry
 from thinc.api import Model
 
 from ..extensions import has_layer
-from ._base import BiaffinePipe, best_labels, cell_label_loss, masked_sigmoid_loss, sigmoid
+from ._base import BiaffinePipe, best_labels, cell_label_loss, masked_sigmoid_loss, sigmoid, zeros_like
 from .biaffine_parser import DEFAULT_PARSER_MODEL
 
 
@@ -82,6 +82,11 @@ class GraphParser(BiaffinePipe):
         for d, doc in enumerate(docs):
             doc._.sdp = sorted(graphs[d], key=lambda a: (a[1], a[0]))
 
+    def label_gold(self, example: Example, start: int, end: int) -> Optional[Dict]:
+        if not has_layer(example.reference, "sdp") or example.reference._.sdp is None:
+            return None
+        return gold_arcs(example.predicted, example.reference, start, end)
+
     def get_loss(self, examples: Iterable[Example], scores):
         validate_examples(examples, "GraphParser.get_loss")
         examples = list(examples)
@@ -89,9 +94,8 @@ class GraphParser(BiaffinePipe):
         index = {label: i for i, label in enumerate(self.labels)}
         d_arcs, d_rels, loss = [], [], 0.0
         for (d, start, end), arc, rel in zip(chunks, arcs, rels):
-            d_arc, d_rel = numpy.zeros_like(arc), numpy.zeros_like(rel)
-            eg = examples[d]
-            gold = gold_arcs(eg.predicted, eg.reference, start, end) if has_layer(eg.reference, "sdp") and eg.reference._.sdp is not None else None
+            d_arc, d_rel = numpy.zeros_like(arc), zeros_like(rel)
+            gold = self.label_gold(examples[d], start, end)
             if gold is not None:
                 target = numpy.zeros_like(arc)
                 for (dep, head) in gold:

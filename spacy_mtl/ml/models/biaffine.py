@@ -1,5 +1,5 @@
 """Biaffine arc and label scorers (Dozat & Manning 2017) over pooled word vectors."""
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy
 import torch
@@ -34,6 +34,19 @@ class Biaffine(torch.nn.Module):
         wy = torch.matmul(y, self.weight.permute(2, 0, 1).reshape(d_y, n_out * d_x))
         return torch.einsum("bxi,byoi->bxyo", x, wy.view(*y.shape[:2], n_out, d_x))
 
+    def cells(self, x: torch.Tensor, y: torch.Tensor, batch: torch.Tensor, rows: torch.Tensor,
+              cols: torch.Tensor) -> torch.Tensor:
+        """The scores of K cells only: x [batch, n, d_x], y [batch, m, d_y] and
+        three [K] index tensors -> [K, n_out], cell k being (batch[k], rows[k], cols[k])
+        of ``forward``'s output."""
+        if self.bias_x:
+            x = torch.cat([x, torch.ones_like(x[..., :1])], -1)
+        if self.bias_y:
+            y = torch.cat([y, torch.ones_like(y[..., :1])], -1)
+        n_out, d_x, d_y = self.weight.shape
+        wy = torch.matmul(y[batch, cols], self.weight.permute(2, 0, 1).reshape(d_y, n_out * d_x))
+        return torch.einsum("ki,koi->ko", x[batch, rows], wy.view(-1, n_out, d_x))
+
 
 def mlp(d_in: int, d_out: int, dropout: float) -> torch.nn.Module:
     return torch.nn.Sequential(torch.nn.Linear(d_in, d_out), torch.nn.LeakyReLU(0.1), torch.nn.Dropout(dropout))
@@ -41,7 +54,11 @@ def mlp(d_in: int, d_out: int, dropout: float) -> torch.nn.Module:
 
 class BiaffineScorer(torch.nn.Module):
     """Word vectors [batch, n, d] -> arc scores [batch, n+1, n+1] (dep, head) and
-    label scores [batch, n+1, n+1, n_labels]; position 0 is a learned root."""
+    label scores [batch, n+1, n+1, n_labels]; position 0 is a learned root.
+
+    Given ``cells`` (three [K] index tensors: batch, dep, head), the label scores
+    are those cells' only, [K, n_labels]: training needs them only where a gold
+    label is, and the full tensor costs n_labels × label_width per word pair."""
 
     def __init__(self, d_in: int, arc_width: int, label_width: int, n_labels: int, dropout: float):
         super().__init__()
@@ -51,9 +68,11 @@ class BiaffineScorer(torch.nn.Module):
         self.arc = Biaffine(arc_width, arc_width, 1, bias_x=True, bias_y=False)
         self.rel = Biaffine(label_width, label_width, max(n_labels, 1), bias_x=True, bias_y=True)
 
-    def forward(self, words: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+    def forward(self, words: torch.Tensor, cells: Optional[Tuple[torch.Tensor, ...]] = None) -> Tuple[torch.Tensor, ...]:
         x = torch.cat([self.root.expand(words.shape[0], 1, -1), words], 1)
         arcs = self.arc(self.arc_dep(x), self.arc_head(x))
+        if cells is not None:
+            return arcs, self.rel.cells(self.rel_dep(x), self.rel_head(x), *cells)
         rels = self.rel(self.rel_dep(x), self.rel_head(x))
         if rels.dim() == 3:
             rels = rels.unsqueeze(-1)
@@ -68,24 +87,47 @@ class NodeBiaffineScorer(BiaffineScorer):
         super().__init__(d_in, arc_width, label_width, n_labels, dropout)
         self.node = torch.nn.Sequential(mlp(d_in, label_width, dropout), torch.nn.Linear(label_width, max(n_node_labels, 1)))
 
-    def forward(self, words: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        arcs, rels = super().forward(words)
+    def forward(self, words: torch.Tensor, cells: Optional[Tuple[torch.Tensor, ...]] = None) -> Tuple[torch.Tensor, ...]:
+        arcs, rels = super().forward(words, cells)
         x = torch.cat([self.root.expand(words.shape[0], 1, -1), words], 1)
         return arcs, rels, self.node(x)
 
 
-def _pad_inputs(model, Xs: List[numpy.ndarray], is_train: bool):
+class CellLabels:
+    """Label scores [K, L] of some cells (i, j) of one chunk, read and written
+    like the dense [n+1, n+1, L] array: ``labels[i, j]`` is cell (i, j)'s L scores."""
+
+    def __init__(self, scores: numpy.ndarray, rows: Dict[Tuple[int, int], int]):
+        self.scores, self.rows = scores, rows
+
+    def __getitem__(self, cell: Tuple[int, int]) -> numpy.ndarray:
+        return self.scores[self.rows[cell]]
+
+    def __setitem__(self, cell: Tuple[int, int], value) -> None:
+        self.scores[self.rows[cell]] = value
+
+    def zeros_like(self) -> "CellLabels":
+        return CellLabels(numpy.zeros_like(self.scores), self.rows)
+
+
+def _pad_inputs(model, X: Tuple[List[numpy.ndarray], Optional[List[List[Tuple[int, int]]]]], is_train: bool):
+    """X: word vectors per chunk, and optionally the label cells (i, j) of each chunk."""
+    Xs, cells = X
     lengths = [len(x) for x in Xs]
     width = Xs[0].shape[1]
     padded = numpy.zeros((len(Xs), max(lengths), width), dtype="f")
     for i, x in enumerate(Xs):
         padded[i, : len(x)] = x
+    kwargs = {}
+    if cells is not None:
+        flat = numpy.asarray([(b, i, j) for b, chunk in enumerate(cells) for i, j in chunk], dtype="int64").reshape(-1, 3)
+        kwargs["cells"] = tuple(torch.from_numpy(numpy.ascontiguousarray(flat[:, k])) for k in range(3))
 
     def backprop(d_inputs: ArgsKwargs) -> List[numpy.ndarray]:
         d = torch2xp(d_inputs.args[0])
         return [d[i, :n] for i, n in enumerate(lengths)]
 
-    return ArgsKwargs(args=(xp2torch(padded, requires_grad=is_train),), kwargs={}), backprop
+    return ArgsKwargs(args=(xp2torch(padded, requires_grad=is_train),), kwargs=kwargs), backprop
 
 
 def _unpad_outputs(model, inputs_outputs, is_train):
@@ -116,9 +158,14 @@ def sentence_chunks(docs: List[Doc], max_words: int) -> List[Tuple[int, int, int
 
 # arcs [n+1, n+1], labels [n+1, n+1, L] and (AMR) node labels [n+1, C]: the
 # first one or two axes are positions, cut back from the batch's padding
-def _unpad(padded, lengths: List[int]) -> List[List[numpy.ndarray]]:
-    n_axes = (2, 2, 1)[: len(padded)]
+def _unpad(padded, lengths: List[int], n_axes=(2, 2, 1)) -> List[List[numpy.ndarray]]:
+    n_axes = n_axes[: len(padded)]
     return [[o[(i,) + (slice(0, n + 1),) * a] for i, n in enumerate(lengths)] for o, a in zip(padded, n_axes)]
+
+
+def _split_cells(scores: numpy.ndarray, cells: List[List[Tuple[int, int]]]) -> List[CellLabels]:
+    ends = numpy.cumsum([len(c) for c in cells], dtype=int)
+    return [CellLabels(scores[end - len(c):end], {cell: k for k, cell in enumerate(c)}) for c, end in zip(cells, ends)]
 
 
 def predict_by_length(scorer: Model, inputs: List, lengths: List[int], max_cells: int = 60_000) -> List[List]:
@@ -139,7 +186,7 @@ def predict_by_length(scorer: Model, inputs: List, lengths: List[int], max_cells
     outputs: List[List] = []
     for group in groups:
         with TORCH_PREDICT_LOCK:
-            padded, _ = scorer([inputs[i] for i in group], False)
+            padded, _ = scorer(([inputs[i] for i in group], None), False)
         # decoding reads only each cell's best label, so prediction keeps label ids
         # [n+1, n+1] instead of scores [n+1, n+1, L]: L floats per word pair would
         # hold ~0.9 GB for SDP's 134 labels on a 100,000-character document
@@ -164,13 +211,23 @@ def parser_forward(model: Model, docs: List[Doc], is_train: bool):
     lengths = [e - s for _, s, e in chunks]
     if not is_train:
         return (chunks, *predict_by_length(scorer, inputs, lengths)), None
-    padded, bp_scores = scorer(inputs, is_train)
+    # the head's update() names each chunk's gold label cells: only those get label scores
+    cells = model.attrs.get("label_cells")
+    if cells is not None and len(cells) != len(chunks):
+        raise ValueError(f"label cells for {len(cells)} chunks, but the docs have {len(chunks)}")
+    padded, bp_scores = scorer((inputs, cells), is_train)
     n_axes = (2, 2, 1)[: len(padded)]
-    outputs = [[o[(i,) + (slice(0, n + 1),) * a] for i, n in enumerate(lengths)] for o, a in zip(padded, n_axes)]
+    if cells is None:
+        outputs = _unpad(padded, lengths)
+    else:  # label scores [K, L] of all chunks' cells, one after another
+        outputs = [*_unpad(padded[:1], lengths), _split_cells(padded[1], cells), *_unpad(padded[2:], lengths, (1,))]
 
     def backprop(d_scores):
         d_padded = []
-        for o, a, grads in zip(padded, n_axes, d_scores):
+        for k, (o, a, grads) in enumerate(zip(padded, n_axes, d_scores)):
+            if k == 1 and cells is not None:
+                d_padded.append(numpy.concatenate([g.scores for g in grads]).astype("f"))
+                continue
             pad = numpy.zeros(o.shape, dtype="f")
             for i, n in enumerate(lengths):
                 pad[(i,) + (slice(0, n + 1),) * a] = grads[i]
