@@ -121,7 +121,7 @@ def _pad_inputs(model, X: Tuple[List[numpy.ndarray], Optional[List[List[Tuple[in
     kwargs = {}
     if cells is not None:
         flat = numpy.asarray([(b, i, j) for b, chunk in enumerate(cells) for i, j in chunk], dtype="int64").reshape(-1, 3)
-        kwargs["cells"] = tuple(torch.from_numpy(numpy.ascontiguousarray(flat[:, k])) for k in range(3))
+        kwargs["cells"] = tuple(xp2torch(numpy.ascontiguousarray(flat[:, k])) for k in range(3))  # on the words' device
 
     def backprop(d_inputs: ArgsKwargs) -> List[numpy.ndarray]:
         d = torch2xp(d_inputs.args[0])
