@@ -132,7 +132,7 @@ class AMRParser(BiaffinePipe):
         positions = [0] + [i + 1 for i in chosen]  # chunk positions, 0 = root
         sub = arc[numpy.ix_(positions, positions)]
         heads = mst_one_root(sub)
-        labels = self.labels or (":mod",)
+        labels = self.labels or (":mod",)  # no labels: one scorer output, id 0
         tree = {(d, int(heads[d])) for d in range(1, len(positions))}
         top = next(d for d, h in tree if h == 0)
         # re-entrancies: at most one more head per concept, the likeliest above the
@@ -146,7 +146,7 @@ class AMRParser(BiaffinePipe):
                  if probs_arc[d].max() > self.cfg["threshold"]}
         arcs, label_ids = [], best_labels(rel)
         for d, h in sorted((tree | extra) - {(top, 0)}):
-            role = labels[int(label_ids[positions[d], positions[h]])] if self.labels else ":mod"
+            role = labels[int(label_ids[positions[d], positions[h]])]
             arcs.append((start + positions[h] - 1, start + positions[d] - 1, role))
         return graph_from_parts(concepts, arcs, start + positions[top] - 1)
 

@@ -66,6 +66,7 @@ class BiaffineParser(BiaffinePipe):
         docs = list(docs)
         chunks, arcs, rels = scores
         results: Dict[int, List] = {}
+        names = self.labels  # (a tuple built per call: once, not per word)
         for (d, start, end), arc, rel in zip(chunks, arcs, rels):
             heads = mst_one_root(log_softmax(arc, axis=1))
             labels = best_labels(rel)[numpy.arange(len(heads)), numpy.maximum(heads, 0)]
@@ -81,7 +82,7 @@ class BiaffineParser(BiaffinePipe):
                         array[i] = (0, self.vocab.strings.add(ROOT_LABEL))
                     else:
                         head_i = start + heads[j] - 1
-                        array[i] = (numpy.int64(head_i - i).astype("uint64"), self.vocab.strings.add(self.labels[labels[j]]))
+                        array[i] = (numpy.int64(head_i - i).astype("uint64"), self.vocab.strings.add(names[labels[j]]))
             doc.from_array([HEAD, DEP], array)
 
     def label_gold(self, example: Example, start: int, end: int) -> Optional[Dict[Tuple[int, int], str]]:

@@ -62,10 +62,10 @@ class ConstituencyParser(BiaffinePipe):
     def decode(self, arc: numpy.ndarray, rel: numpy.ndarray, start: int) -> Dict[Tuple[int, int], List[str]]:
         """Constituents {(doc start, doc end): labels} of one chunk from its scores."""
         spans = {}
-        label_ids = best_labels(rel)
+        label_ids, labels = best_labels(rel), self.labels  # (self.labels builds a tuple: once, not per span)
         for i, j in cky(arc):
-            if arc[i, j] > 0 and self.labels:
-                spans[(start + i, start + j)] = self.labels[int(label_ids[i, j])].split(CHAIN)
+            if arc[i, j] > 0 and labels:
+                spans[(start + i, start + j)] = labels[int(label_ids[i, j])].split(CHAIN)
         return spans
 
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:

@@ -74,10 +74,11 @@ class GraphParser(BiaffinePipe):
         docs = list(docs)
         chunks, arcs, rels = scores
         graphs: Dict[int, List] = {d: [] for d in range(len(docs))}
+        labels = self.labels  # (a tuple built per call: once, not per arc)
         for (d, start, end), arc, rel in zip(chunks, arcs, rels):
             label_ids = best_labels(rel)
             for dep, head in decode_graph(arc, self.cfg["threshold"]):
-                label = self.labels[int(label_ids[dep, head])] if self.labels else ""
+                label = labels[int(label_ids[dep, head])] if labels else ""
                 graphs[d].append([start + head - 1 if head else -1, start + dep - 1, label])
         for d, doc in enumerate(docs):
             doc._.sdp = sorted(graphs[d], key=lambda a: (a[1], a[0]))
