@@ -149,7 +149,7 @@ def test_biaffine_heads_keep_label_ids_in_prediction(trained_nlp):
         chunks, arcs, labels, *_ = component.predict(docs)
         tok2vec, scorer = component.model.layers
         vectors = tok2vec.predict(docs)
-        padded, _ = scorer([vectors[d][s:e] for d, s, e in chunks], False)
+        padded, _ = scorer(([vectors[d][s:e] for d, s, e in chunks], None), False)  # no cells: full label scores
         for i, ((d, s, e), arc, ids) in enumerate(zip(chunks, arcs, labels)):
             assert ids.shape == arc.shape and ids.dtype.kind == "i"
             numpy.testing.assert_array_equal(ids, padded[1][i, : e - s + 1, : e - s + 1].argmax(-1))
