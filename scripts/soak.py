@@ -125,6 +125,10 @@ def token_analysis(doc) -> list:
             for t in doc]
 
 
+def span_groups(doc) -> dict:
+    return {key: [(s.start, s.end, s.label_) for s in group] for key, group in doc.spans.items()}
+
+
 def groups_against_whole(nlp, text: str, whole, group_chars: int) -> dict:
     """The long document in sentence groups against one pass over it."""
     from spacy_mtl.extensions import GRAPH_EXTENSIONS
@@ -136,8 +140,7 @@ def groups_against_whole(nlp, text: str, whole, group_chars: int) -> dict:
     return {"chars": len(text), "groups": len(sentence_groups(nlp, text, group_chars)), "tokens": len(a),
             "same_tokens": len(a) == len(b), "same_token_analysis_pct": 100 * same / max(len(a), 1),
             "same_sentences": [s.start for s in whole.sents] == [s.start for s in grouped.sents],
-            "same_spans": {k: [(s.start, s.end, s.label_) for s in g] for k, g in whole.spans.items()}
-            == {k: [(s.start, s.end, s.label_) for s in g] for k, g in grouped.spans.items()},
+            "same_spans": span_groups(whole) == span_groups(grouped),
             **{f"same_{name}": getattr(whole._, name) == getattr(grouped._, name) for name in GRAPH_EXTENSIONS}}
 
 
