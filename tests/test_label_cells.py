@@ -13,15 +13,21 @@ from spacy_mtl.ml.models.biaffine import BiaffineScorer, CellLabels, NodeBiaffin
 BIAFFINE_HEADS = ("dep", "sdp", "con", "amr")
 
 
+# cells (chunk, i, j): the first set has fewer distinct columns (W is applied per
+# column), the second fewer distinct rows (W applied per row)
+SHARED_COLUMNS = [(0, 1, 0), (0, 3, 2), (1, 2, 4), (1, 4, 4), (1, 1, 3)]
+SHARED_ROWS = [(0, 1, 0), (0, 1, 2), (1, 2, 4), (1, 2, 1), (1, 2, 3)]
+
+
+@pytest.mark.parametrize("cells", [SHARED_COLUMNS, SHARED_ROWS])
 @pytest.mark.parametrize("scorer_class", [BiaffineScorer, NodeBiaffineScorer])
-def test_scorer_cells_equal_the_full_label_tensor_forward_and_backward(scorer_class):
+def test_scorer_cells_equal_the_full_label_tensor_forward_and_backward(scorer_class, cells):
     torch.manual_seed(0)
     args = (8, 6, 5, 4, 0.0) + ((3,) if scorer_class is NodeBiaffineScorer else ())
     scorer = scorer_class(*args)
     for p in scorer.parameters():
         torch.nn.init.normal_(p)
     words = torch.randn(2, 4, 8)
-    cells = [(0, 1, 0), (0, 3, 2), (1, 2, 4), (1, 4, 4), (1, 1, 3)]
     batch, rows, cols = (torch.tensor(c) for c in zip(*cells))
     weights = torch.randn(len(cells), 4)
 

@@ -1,5 +1,5 @@
 """Pieces shared by several heads: CRF tag sets and resizable biaffine scorers."""
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 import srsly
@@ -9,7 +9,7 @@ from spacy.training import Example
 from thinc.api import Config
 
 from ..algorithms.crf import bioes_constraints
-from ..ml.models.biaffine import CellLabels, sentence_chunks
+from ..ml.models.biaffine import CellLabels, Parse, sentence_chunks
 
 FORBIDDEN = -1e4  # forbidden CRF moves: finite, so marginals stay well defined
 
@@ -31,11 +31,6 @@ def sigmoid(x: numpy.ndarray) -> numpy.ndarray:
 def log_softmax(x: numpy.ndarray, axis: int) -> numpy.ndarray:
     x = x - x.max(axis=axis, keepdims=True)
     return x - numpy.log(numpy.exp(x).sum(axis=axis, keepdims=True))
-
-
-def best_labels(rel: numpy.ndarray) -> numpy.ndarray:
-    """Label ids [n+1, n+1] from label scores [n+1, n+1, L]; prediction already gives ids."""
-    return rel if rel.ndim == 2 else rel.argmax(-1)
 
 
 def masked_sigmoid_loss(scores: numpy.ndarray, target: numpy.ndarray, mask: numpy.ndarray) -> Tuple[float, numpy.ndarray]:
@@ -114,8 +109,6 @@ class BiaffinePipe(LabelsMixin, TrainablePipe):
     The scorer is built once the labels (and the encoder width) are known; when
     loading, it is rebuilt from the saved cfg before the weights are read."""
 
-    n_score_outputs = 3  # chunks, arc scores, label scores
-
     def label_gold(self, example: Example, start: int, end: int) -> Optional[Dict[Tuple[int, int], str]]:
         """{(i, j): label} of the chunk doc[start:end] of ``example``, in the
         positions of its label scores, or None without gold; what get_loss
@@ -134,11 +127,22 @@ class BiaffinePipe(LabelsMixin, TrainablePipe):
         finally:
             self.model.attrs["label_cells"] = None
 
-    def predict(self, docs):
+    def decode(self, arcs: numpy.ndarray, nodes: Optional[numpy.ndarray]) -> Tuple[Any, List[Tuple[int, int]]]:
+        """One chunk's structure from its arc scores [n+1, n+1] (and, for AMR, node
+        scores [n+1, C]), and the cells (i, j) whose labels it needs; the scorer
+        labels only those. set_annotations gets both back in a ``Parse``."""
+        raise NotImplementedError
+
+    def predict(self, docs) -> Tuple[List[Tuple[int, int, int]], List[Parse]]:
+        """Chunks (doc, start, end) and a ``Parse`` of each."""
         docs = list(docs)
         if not any(len(d) for d in docs):
-            return tuple([] for _ in range(self.n_score_outputs))
-        return self.model.predict(docs)
+            return [], []
+        self.model.attrs["decode"] = self.decode
+        try:
+            return self.model.predict(docs)
+        finally:
+            self.model.attrs["decode"] = None
 
     def _initialize_model(self, docs) -> None:
         self.model.attrs["n_labels"] = len(self.labels)

@@ -24,8 +24,8 @@ from thinc.api import Model
 
 from ..algorithms.mst import mst_one_root
 from ..extensions import has_layer
-from ..ml.models.biaffine import sentence_bounds
-from ._base import (BiaffinePipe, best_labels, cell_label_loss, default_model, log_softmax, masked_sigmoid_loss, sigmoid,
+from ..ml.models.biaffine import Parse, sentence_bounds
+from ._base import (BiaffinePipe, cell_label_loss, default_model, log_softmax, masked_sigmoid_loss, sigmoid,
                     zeros_like)
 
 NO_CONCEPT = "∅"
@@ -94,8 +94,6 @@ def multi_sentence(records: List[Dict]) -> Dict:
 
 
 class AMRParser(BiaffinePipe):
-    n_score_outputs = 4  # chunks, arc scores, relation scores, concept scores
-
     def __init__(self, vocab, model: Model, name: str = "amr", *, threshold: float = 0.5, min_concept_freq: int = 2,
                  scorer: Optional[Callable] = None):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
@@ -117,10 +115,11 @@ class AMRParser(BiaffinePipe):
         self.model.attrs["scorer_cfg"]["n_node_labels"] = len(self.concepts)
         super()._initialize_model(docs)
 
-    def decode(self, arc: numpy.ndarray, rel: numpy.ndarray, node: numpy.ndarray, start: int) -> Dict:
-        """One graph record for a chunk (words start.. in doc positions)."""
-        n = arc.shape[0] - 1
-        probs = numpy.exp(log_softmax(node[1:], axis=-1))
+    def decode(self, arcs: numpy.ndarray, nodes: numpy.ndarray):
+        """One chunk's concepts {word: concept}, its top word, and the relation
+        cells (dep, head) in chunk positions (word i at position i + 1), each of which needs a role."""
+        n = arcs.shape[0] - 1
+        probs = numpy.exp(log_softmax(nodes[1:], axis=-1))
         best = probs.argmax(-1)
         chosen = [i for i in range(n) if best[i] != 0]
         if not chosen:  # always a graph: the likeliest concept
@@ -128,11 +127,10 @@ class AMRParser(BiaffinePipe):
             chosen, best = [i], best.copy()
             best[i] = 1 + int(probs[i, 1:].argmax()) if probs.shape[1] > 1 else 0
         concept_names = self.concepts
-        concepts = {start + i: concept_names[best[i]] if best[i] else "thing" for i in chosen}
+        concepts = {i: concept_names[best[i]] if best[i] else "thing" for i in chosen}
         positions = [0] + [i + 1 for i in chosen]  # chunk positions, 0 = root
-        sub = arc[numpy.ix_(positions, positions)]
+        sub = arcs[numpy.ix_(positions, positions)]
         heads = mst_one_root(sub)
-        labels = self.labels or (":mod",)  # no labels: one scorer output, id 0
         tree = {(d, int(heads[d])) for d in range(1, len(positions))}
         top = next(d for d, h in tree if h == 0)
         # re-entrancies: at most one more head per concept, the likeliest above the
@@ -144,18 +142,22 @@ class AMRParser(BiaffinePipe):
             probs_arc[d, h] = 0.0
         extra = {(d, int(probs_arc[d].argmax())) for d in range(1, len(positions))
                  if probs_arc[d].max() > self.cfg["threshold"]}
-        arcs, label_ids = [], best_labels(rel)
-        for d, h in sorted((tree | extra) - {(top, 0)}):
-            role = labels[int(label_ids[positions[d], positions[h]])]
-            arcs.append((start + positions[h] - 1, start + positions[d] - 1, role))
-        return graph_from_parts(concepts, arcs, start + positions[top] - 1)
+        cells = [(positions[d], positions[h]) for d, h in sorted((tree | extra) - {(top, 0)})]
+        return (concepts, positions[top] - 1), cells
+
+    def graph(self, parse: Parse, start: int) -> Dict:
+        """The graph record of one decoded chunk whose first word is doc[start]."""
+        (concepts, top), cells, label_ids = parse
+        roles = self.labels or (":mod",)  # no labels: one scorer output, id 0
+        arcs = [(start + h - 1, start + d - 1, roles[label_id]) for (d, h), label_id in zip(cells, label_ids)]
+        return graph_from_parts({start + i: c for i, c in concepts.items()}, arcs, start + top)
 
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:
         docs = list(docs)
-        chunks, arcs, rels, nodes = scores
+        chunks, parses = scores
         by_doc: Dict[int, List[Tuple[int, Dict]]] = {d: [] for d in range(len(docs))}
-        for (d, start, end), arc, rel, node in zip(chunks, arcs, rels, nodes):
-            by_doc[d].append((start, self.decode(arc, rel, node, start)))
+        for (d, start, _), parse in zip(chunks, parses):
+            by_doc[d].append((start, self.graph(parse, start)))
         for d, doc in enumerate(docs):
             sents = sentence_bounds(doc)
             graphs = []

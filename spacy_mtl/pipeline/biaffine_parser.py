@@ -11,7 +11,7 @@ from thinc.api import Model
 
 from ..algorithms.mst import mst_one_root
 from ..extensions import has_layer
-from ._base import BiaffinePipe, best_labels, cell_label_loss, default_model, log_softmax, zeros_like
+from ._base import BiaffinePipe, cell_label_loss, default_model, log_softmax, zeros_like
 
 ROOT_LABEL = "root"
 
@@ -62,27 +62,31 @@ class BiaffineParser(BiaffinePipe):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
         self.cfg: Dict = {"labels": [], "width": model.attrs["scorer_cfg"]["width"]}
 
+    def decode(self, arcs: numpy.ndarray, nodes=None):
+        """Heads [n+1] (heads[0] = -1) of the best one-root tree; labels are needed at (word, head)."""
+        heads = mst_one_root(log_softmax(arcs, axis=1))
+        return heads, [(j, int(heads[j])) for j in range(1, len(heads))]
+
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:
         docs = list(docs)
-        chunks, arcs, rels = scores
-        results: Dict[int, List] = {}
+        chunks, parses = scores
+        by_doc: Dict[int, List] = {}
+        for (d, start, _), parse in zip(chunks, parses):
+            by_doc.setdefault(d, []).append((start, parse))
         names = self.labels  # (a tuple built per call: once, not per word)
-        for (d, start, end), arc, rel in zip(chunks, arcs, rels):
-            heads = mst_one_root(log_softmax(arc, axis=1))
-            labels = best_labels(rel)[numpy.arange(len(heads)), numpy.maximum(heads, 0)]
-            results.setdefault(d, []).append((start, heads, labels))
+        root = self.vocab.strings.add(ROOT_LABEL)
         for d, doc in enumerate(docs):
-            if d not in results:
+            if d not in by_doc:
                 continue
             array = numpy.zeros((len(doc), 2), dtype="uint64")
-            for start, heads, labels in results[d]:
+            for start, (heads, _, label_ids) in by_doc[d]:
                 for j in range(1, len(heads)):
                     i = start + j - 1
                     if heads[j] == 0:
-                        array[i] = (0, self.vocab.strings.add(ROOT_LABEL))
+                        array[i] = (0, root)
                     else:
                         head_i = start + heads[j] - 1
-                        array[i] = (numpy.int64(head_i - i).astype("uint64"), self.vocab.strings.add(names[labels[j]]))
+                        array[i] = (numpy.int64(head_i - i).astype("uint64"), self.vocab.strings.add(names[label_ids[j - 1]]))
             doc.from_array([HEAD, DEP], array)
 
     def label_gold(self, example: Example, start: int, end: int) -> Optional[Dict[Tuple[int, int], str]]:

@@ -22,7 +22,7 @@ from ..algorithms.cky import cky
 from ..algorithms.trees import CHAIN, TOP, leaves, tree_from_spans, tree_spans
 from ..extensions import has_layer
 from ..ml.models.biaffine import sentence_bounds
-from ._base import BiaffinePipe, best_labels, cell_label_loss, masked_sigmoid_loss, zeros_like
+from ._base import BiaffinePipe, cell_label_loss, masked_sigmoid_loss, zeros_like
 from .biaffine_parser import DEFAULT_PARSER_MODEL
 
 
@@ -59,21 +59,20 @@ class ConstituencyParser(BiaffinePipe):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
         self.cfg: Dict = {"labels": [], "width": model.attrs["scorer_cfg"]["width"]}
 
-    def decode(self, arc: numpy.ndarray, rel: numpy.ndarray, start: int) -> Dict[Tuple[int, int], List[str]]:
-        """Constituents {(doc start, doc end): labels} of one chunk from its scores."""
-        spans = {}
-        label_ids, labels = best_labels(rel), self.labels  # (self.labels builds a tuple: once, not per span)
-        for i, j in cky(arc):
-            if arc[i, j] > 0 and labels:
-                spans[(start + i, start + j)] = labels[int(label_ids[i, j])].split(CHAIN)
-        return spans
+    def decode(self, arcs: numpy.ndarray, nodes=None):
+        """The spans (i, j) of the best binary tree that score as constituents
+        (the others are binarisation helpers); each needs a label. No labels: no spans."""
+        spans = [(i, j) for i, j in cky(arcs) if arcs[i, j] > 0] if self.labels else []
+        return spans, spans
 
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:
         docs = list(docs)
-        chunks, arcs, rels = scores
+        chunks, parses = scores
+        labels = self.labels  # (a tuple built per call: once, not per span)
         by_doc: Dict[int, Dict] = {d: {} for d in range(len(docs))}
-        for (d, start, end), arc, rel in zip(chunks, arcs, rels):
-            by_doc[d].update(self.decode(arc, rel, start))
+        for (d, start, _), (spans, _, label_ids) in zip(chunks, parses):
+            for (i, j), label_id in zip(spans, label_ids):
+                by_doc[d][(start + i, start + j)] = labels[label_id].split(CHAIN)
         for d, doc in enumerate(docs):
             sents = sentence_bounds(doc)
             # a sentence parsed in several chunks gets one TOP over the chunks' trees

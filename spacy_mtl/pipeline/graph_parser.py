@@ -16,7 +16,7 @@ from spacy.util import registry
 from thinc.api import Model
 
 from ..extensions import has_layer
-from ._base import BiaffinePipe, best_labels, cell_label_loss, masked_sigmoid_loss, sigmoid, zeros_like
+from ._base import BiaffinePipe, cell_label_loss, masked_sigmoid_loss, sigmoid, zeros_like
 from .biaffine_parser import DEFAULT_PARSER_MODEL
 
 
@@ -70,15 +70,19 @@ class GraphParser(BiaffinePipe):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
         self.cfg: Dict = {"labels": [], "threshold": threshold, "width": model.attrs["scorer_cfg"]["width"]}
 
+    def decode(self, arcs: numpy.ndarray, nodes=None):
+        """The (dep, head) arcs kept; each needs a label."""
+        kept = decode_graph(arcs, self.cfg["threshold"])
+        return kept, kept
+
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:
         docs = list(docs)
-        chunks, arcs, rels = scores
+        chunks, parses = scores
         graphs: Dict[int, List] = {d: [] for d in range(len(docs))}
         labels = self.labels  # (a tuple built per call: once, not per arc)
-        for (d, start, end), arc, rel in zip(chunks, arcs, rels):
-            label_ids = best_labels(rel)
-            for dep, head in decode_graph(arc, self.cfg["threshold"]):
-                label = labels[int(label_ids[dep, head])] if labels else ""
+        for (d, start, _), (kept, _, label_ids) in zip(chunks, parses):
+            for (dep, head), label_id in zip(kept, label_ids):
+                label = labels[label_id] if labels else ""
                 graphs[d].append([start + head - 1 if head else -1, start + dep - 1, label])
         for d, doc in enumerate(docs):
             doc._.sdp = sorted(graphs[d], key=lambda a: (a[1], a[0]))

@@ -1,5 +1,5 @@
 """Biaffine arc and label scorers (Dozat & Manning 2017) over pooled word vectors."""
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy
 import torch
@@ -38,14 +38,25 @@ class Biaffine(torch.nn.Module):
               cols: torch.Tensor) -> torch.Tensor:
         """The scores of K cells only: x [batch, n, d_x], y [batch, m, d_y] and
         three [K] index tensors -> [K, n_out], cell k being (batch[k], rows[k], cols[k])
-        of ``forward``'s output."""
+        of ``forward``'s output.
+
+        A cell costs one d × n_out·d product of its column with W (or of its row),
+        most of the work; it is done once per distinct column, or per distinct
+        row where those are fewer, so the dependents of one head share it."""
         if self.bias_x:
             x = torch.cat([x, torch.ones_like(x[..., :1])], -1)
         if self.bias_y:
             y = torch.cat([y, torch.ones_like(y[..., :1])], -1)
         n_out, d_x, d_y = self.weight.shape
-        wy = torch.matmul(y[batch, cols], self.weight.permute(2, 0, 1).reshape(d_y, n_out * d_x))
-        return torch.einsum("ki,koi->ko", x[batch, rows], wy.view(-1, n_out, d_x))
+        row_keys, col_keys = batch * x.shape[1] + rows, batch * y.shape[1] + cols  # into the flattened batch
+        x, y = x.reshape(-1, d_x), y.reshape(-1, d_y)
+        distinct_rows, row_of = torch.unique(row_keys, return_inverse=True)
+        distinct_cols, col_of = torch.unique(col_keys, return_inverse=True)
+        if len(distinct_cols) <= len(distinct_rows):
+            wy = torch.matmul(y[distinct_cols], self.weight.permute(2, 0, 1).reshape(d_y, n_out * d_x))
+            return torch.einsum("ki,koi->ko", x[row_keys], wy.view(-1, n_out, d_x)[col_of])
+        xw = torch.matmul(x[distinct_rows], self.weight.permute(1, 0, 2).reshape(d_x, n_out * d_y))
+        return torch.einsum("koj,kj->ko", xw.view(-1, n_out, d_y)[row_of], y[col_keys])
 
 
 def mlp(d_in: int, d_out: int, dropout: float) -> torch.nn.Module:
@@ -58,7 +69,8 @@ class BiaffineScorer(torch.nn.Module):
 
     Given ``cells`` (three [K] index tensors: batch, dep, head), the label scores
     are those cells' only, [K, n_labels]: training needs them only where a gold
-    label is, and the full tensor costs n_labels × label_width per word pair."""
+    label is, prediction only where the decoder put an arc, and the full tensor
+    costs n_labels × label_width per word pair."""
 
     def __init__(self, d_in: int, arc_width: int, label_width: int, n_labels: int, dropout: float):
         super().__init__()
@@ -68,15 +80,22 @@ class BiaffineScorer(torch.nn.Module):
         self.arc = Biaffine(arc_width, arc_width, 1, bias_x=True, bias_y=False)
         self.rel = Biaffine(label_width, label_width, max(n_labels, 1), bias_x=True, bias_y=True)
 
-    def forward(self, words: torch.Tensor, cells: Optional[Tuple[torch.Tensor, ...]] = None) -> Tuple[torch.Tensor, ...]:
-        x = torch.cat([self.root.expand(words.shape[0], 1, -1), words], 1)
-        arcs = self.arc(self.arc_dep(x), self.arc_head(x))
+    def positions(self, words: torch.Tensor) -> torch.Tensor:
+        """[batch, n, d] -> [batch, n+1, d]: the root, then the words."""
+        return torch.cat([self.root.expand(words.shape[0], 1, -1), words], 1)
+
+    def arc_scores(self, x: torch.Tensor) -> torch.Tensor:
+        return self.arc(self.arc_dep(x), self.arc_head(x))
+
+    def label_scores(self, x: torch.Tensor, cells: Optional[Tuple[torch.Tensor, ...]] = None) -> torch.Tensor:
         if cells is not None:
-            return arcs, self.rel.cells(self.rel_dep(x), self.rel_head(x), *cells)
+            return self.rel.cells(self.rel_dep(x), self.rel_head(x), *cells)
         rels = self.rel(self.rel_dep(x), self.rel_head(x))
-        if rels.dim() == 3:
-            rels = rels.unsqueeze(-1)
-        return arcs, rels
+        return rels.unsqueeze(-1) if rels.dim() == 3 else rels
+
+    def forward(self, words: torch.Tensor, cells: Optional[Tuple[torch.Tensor, ...]] = None) -> Tuple[torch.Tensor, ...]:
+        x = self.positions(words)
+        return self.arc_scores(x), self.label_scores(x, cells)
 
 
 class NodeBiaffineScorer(BiaffineScorer):
@@ -87,10 +106,21 @@ class NodeBiaffineScorer(BiaffineScorer):
         super().__init__(d_in, arc_width, label_width, n_labels, dropout)
         self.node = torch.nn.Sequential(mlp(d_in, label_width, dropout), torch.nn.Linear(label_width, max(n_node_labels, 1)))
 
+    def node_scores(self, x: torch.Tensor) -> torch.Tensor:
+        return self.node(x)
+
     def forward(self, words: torch.Tensor, cells: Optional[Tuple[torch.Tensor, ...]] = None) -> Tuple[torch.Tensor, ...]:
-        arcs, rels = super().forward(words, cells)
-        x = torch.cat([self.root.expand(words.shape[0], 1, -1), words], 1)
-        return arcs, rels, self.node(x)
+        x = self.positions(words)
+        return self.arc_scores(x), self.label_scores(x, cells), self.node_scores(x)
+
+
+class Parse(NamedTuple):
+    """One chunk's prediction: what the head's decoder made of the arc (and
+    node) scores, the cells (i, j) it asked labels for, and their best label ids [K]."""
+
+    structure: Any
+    cells: List[Tuple[int, int]]
+    label_ids: numpy.ndarray
 
 
 class CellLabels:
@@ -110,18 +140,27 @@ class CellLabels:
         return CellLabels(numpy.zeros_like(self.scores), self.rows)
 
 
+def _padded(inputs: List[numpy.ndarray]) -> numpy.ndarray:
+    padded = numpy.zeros((len(inputs), max(len(x) for x in inputs), inputs[0].shape[1]), dtype="f")
+    for i, x in enumerate(inputs):
+        padded[i, : len(x)] = x
+    return padded
+
+
+def cell_indices(cells: List[List[Tuple[int, int]]]) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """The cells (i, j) of each chunk as three [K] int64 arrays: chunk, i, j."""
+    flat = numpy.asarray([(b, i, j) for b, chunk in enumerate(cells) for i, j in chunk], dtype="int64").reshape(-1, 3)
+    return tuple(numpy.ascontiguousarray(flat[:, k]) for k in range(3))  # type: ignore[return-value]
+
+
 def _pad_inputs(model, X: Tuple[List[numpy.ndarray], Optional[List[List[Tuple[int, int]]]]], is_train: bool):
     """X: word vectors per chunk, and optionally the label cells (i, j) of each chunk."""
     Xs, cells = X
     lengths = [len(x) for x in Xs]
-    width = Xs[0].shape[1]
-    padded = numpy.zeros((len(Xs), max(lengths), width), dtype="f")
-    for i, x in enumerate(Xs):
-        padded[i, : len(x)] = x
+    padded = _padded(Xs)
     kwargs = {}
     if cells is not None:
-        flat = numpy.asarray([(b, i, j) for b, chunk in enumerate(cells) for i, j in chunk], dtype="int64").reshape(-1, 3)
-        kwargs["cells"] = tuple(xp2torch(numpy.ascontiguousarray(flat[:, k])) for k in range(3))  # on the words' device
+        kwargs["cells"] = tuple(xp2torch(index) for index in cell_indices(cells))  # on the words' device
 
     def backprop(d_inputs: ArgsKwargs) -> List[numpy.ndarray]:
         d = torch2xp(d_inputs.args[0])
@@ -168,13 +207,10 @@ def _split_cells(scores: numpy.ndarray, cells: List[List[Tuple[int, int]]]) -> L
     return [CellLabels(scores[end - len(c):end], {cell: k for k, cell in enumerate(c)}) for c, end in zip(cells, ends)]
 
 
-def predict_by_length(scorer: Model, inputs: List, lengths: List[int], max_cells: int = 60_000) -> List[List]:
-    """Scores per chunk (label ids instead of label scores), scoring chunks of
-    similar length together.
-
-    Label scores cost batch × n_max² × labels, so one padded batch of a 5-word
-    and a 100-word sentence wastes most of its work and memory; grouping by
-    length (each group at most ``max_cells`` padded position pairs) avoids that."""
+def length_groups(lengths: List[int], max_cells: int) -> List[List[int]]:
+    """Chunk indices grouped by length, each group at most ``max_cells`` padded
+    position pairs: one padded batch of a 5-word and a 100-word sentence would
+    waste most of its work and memory on padding."""
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     groups, group = [], []
     for i in order:
@@ -183,21 +219,44 @@ def predict_by_length(scorer: Model, inputs: List, lengths: List[int], max_cells
             group = []
         group.append(i)
     groups.append(group)
-    outputs: List[List] = []
-    for group in groups:
-        with TORCH_PREDICT_LOCK:
-            padded, _ = scorer(([inputs[i] for i in group], None), False)
-        # decoding reads only each cell's best label, so prediction keeps label ids
-        # [n+1, n+1] instead of scores [n+1, n+1, L]: L floats per word pair would
-        # hold ~0.9 GB for SDP's 134 labels on a 100,000-character document
-        padded = (padded[0], padded[1].argmax(-1).astype("int32"), *padded[2:])
-        unpadded = _unpad(padded, [lengths[i] for i in group])
-        if not outputs:
-            outputs = [[None] * len(lengths) for _ in unpadded]
-        for out, per_chunk in zip(outputs, unpadded):
-            for i, scores in zip(group, per_chunk):
-                out[i] = scores
-    return outputs
+    return groups
+
+
+Decoder = Callable[[numpy.ndarray, Optional[numpy.ndarray]], Tuple[Any, List[Tuple[int, int]]]]
+
+
+def predict_parses(module: BiaffineScorer, inputs: List[numpy.ndarray], lengths: List[int], decode: Decoder,
+                   max_cells: int = 60_000) -> List[Parse]:
+    """A ``Parse`` per chunk: arcs (and node labels) are scored for every
+    position, the head's ``decode(arcs [n+1, n+1], nodes [n+1, C] or None)``
+    returns its structure and the cells it needs labels for, and labels are
+    scored at those cells only (about n of the n² word pairs)."""
+    device = next(module.parameters()).device
+    parses: List[Parse] = [None] * len(lengths)  # type: ignore[list-item]
+    for group in length_groups(lengths, max_cells):
+        # like thinc's PyTorchShim.predict: eval mode (no dropout) under the lock
+        with TORCH_PREDICT_LOCK, torch.no_grad():
+            was_training = module.training
+            module.eval()
+            try:
+                x = module.positions(torch.from_numpy(_padded([inputs[i] for i in group])).to(device))
+                arcs = module.arc_scores(x).float().cpu().numpy()
+                nodes = module.node_scores(x).float().cpu().numpy() if hasattr(module, "node_scores") else None
+                decoded = []
+                for b, i in enumerate(group):
+                    n = lengths[i] + 1
+                    decoded.append(decode(arcs[b, :n, :n], None if nodes is None else nodes[b, :n]))
+                indices = cell_indices([cells for _, cells in decoded])
+                ids = numpy.zeros(0, dtype="int32")
+                if len(indices[0]):
+                    cells = tuple(torch.from_numpy(index).to(device) for index in indices)
+                    ids = module.label_scores(x, cells).argmax(-1).cpu().numpy().astype("int32")
+            finally:
+                module.train(was_training)
+        ends = numpy.cumsum([len(cells) for _, cells in decoded])
+        for i, (structure, cells), end in zip(group, decoded, ends):
+            parses[i] = Parse(structure, list(cells), ids[end - len(cells):end])
+    return parses
 
 
 def parser_forward(model: Model, docs: List[Doc], is_train: bool):
@@ -205,12 +264,17 @@ def parser_forward(model: Model, docs: List[Doc], is_train: bool):
     vectors, bp_vectors = tok2vec(docs, is_train)
     chunks = sentence_chunks(docs, model.attrs["max_words"])
     if not chunks:
+        if not is_train:
+            return (chunks, []), None
         empty = ([] for _ in range(2 + bool(model.attrs["scorer_cfg"].get("n_node_labels"))))
         return (chunks, *empty), lambda d: bp_vectors([v * 0 for v in vectors])
     inputs = [vectors[d][s:e] for d, s, e in chunks]
     lengths = [e - s for _, s, e in chunks]
     if not is_train:
-        return (chunks, *predict_by_length(scorer, inputs, lengths)), None
+        decode = model.attrs.get("decode")
+        if decode is None:
+            raise ValueError("biaffine prediction needs a decoder: the head's predict() sets model.attrs['decode']")
+        return (chunks, predict_parses(scorer.shims[0]._model, inputs, lengths, decode)), None
     # the head's update() names each chunk's gold label cells: only those get label scores
     cells = model.attrs.get("label_cells")
     if cells is not None and len(cells) != len(chunks):
@@ -273,8 +337,10 @@ def build_biaffine_parser_model(
     tok2vec: Model, width: Optional[int] = None, arc_width: int = 256, label_width: int = 128,
     dropout: float = 0.2, max_words: int = 200,
 ) -> Model:
-    """Chunks (doc, start, end), arc scores [n+1, n+1] and label scores [n+1, n+1, L] per chunk
-    (in prediction, the best label's id [n+1, n+1] instead of label scores).
+    """In training: chunks (doc, start, end), and per chunk arc scores [n+1, n+1]
+    and label scores [n+1, n+1, L] (or ``CellLabels`` at the cells the head names
+    in ``attrs["label_cells"]``). In prediction: chunks and a ``Parse`` per chunk,
+    decoded by the head's ``attrs["decode"]``.
 
     width: the encoder's hidden size (None: measured at initialization).
     max_words: longer sentences are parsed in pieces of this many words.
