@@ -122,7 +122,8 @@ def markdown(report: dict) -> str:
         speed = f"{row['words_per_second']:.0f}" if row.get("words_per_second") else "–"
         trained = (f"{row['max_steps']} steps, {row['train_seconds'] / 60:.0f} min" if row.get("train_seconds")
                    else "–")
-        lines.append(f"| {name} | " + " | ".join(cell(row, k) for k in KEYS) + f" | {speed} | {trained} |")
+        label = f"{name} (earlier run)" if row.get("earlier_run") else name
+        lines.append(f"| {label} | " + " | ".join(cell(row, k) for k in KEYS) + f" | {speed} | {trained} |")
     return "\n".join(lines) + "\n"
 
 
@@ -149,6 +150,9 @@ def main():
     refs = list(DocBin().from_disk(args.test).get_docs(spacy.blank("zh").vocab))
     systems = {}
     for path in args.compare:
+        if not path.exists():  # e.g. a report of a model this checkout never built
+            print(f"(no {path}: its row is left out)")
+            continue
         report = json.loads(path.read_text())
         row = {k: report["test"].get(k) for k in KEYS}
         if report.get("speed"):
@@ -160,8 +164,8 @@ def main():
     wanted = set(args.systems.split(","))
     for key, name in names.items():
         if key not in wanted:
-            if name in kept:
-                systems[name] = kept[name]
+            if name in kept:  # measured by an earlier run of this script; the table says so
+                systems[name] = dict(kept[name], earlier_run=True)
         elif key == "cnn":
             systems[name] = spacy_row(args.train, args.dev, refs, args.work, args.max_steps, args.runs,
                                       reuse=kept.get(name) if args.reuse_trained else None)
