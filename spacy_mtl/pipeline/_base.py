@@ -138,11 +138,7 @@ class BiaffinePipe(LabelsMixin, TrainablePipe):
         docs = list(docs)
         if not any(len(d) for d in docs):
             return [], []
-        self.model.attrs["decode"] = self.decode
-        try:
-            return self.model.predict(docs)
-        finally:
-            self.model.attrs["decode"] = None
+        return self.model.predict((docs, self.decode))
 
     def _initialize_model(self, docs) -> None:
         self.model.attrs["n_labels"] = len(self.labels)

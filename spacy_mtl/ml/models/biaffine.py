@@ -259,7 +259,10 @@ def predict_parses(module: BiaffineScorer, inputs: List[numpy.ndarray], lengths:
     return parses
 
 
-def parser_forward(model: Model, docs: List[Doc], is_train: bool):
+def parser_forward(model: Model, X, is_train: bool):
+    """X: docs in training; in prediction (docs, decode), decode being the head's
+    decoder (passed with the docs, not kept on the model: threads share the model)."""
+    docs, decode = (X, None) if is_train else X
     tok2vec, scorer = model.layers
     vectors, bp_vectors = tok2vec(docs, is_train)
     chunks = sentence_chunks(docs, model.attrs["max_words"])
@@ -271,9 +274,6 @@ def parser_forward(model: Model, docs: List[Doc], is_train: bool):
     inputs = [vectors[d][s:e] for d, s, e in chunks]
     lengths = [e - s for _, s, e in chunks]
     if not is_train:
-        decode = model.attrs.get("decode")
-        if decode is None:
-            raise ValueError("biaffine prediction needs a decoder: the head's predict() sets model.attrs['decode']")
         return (chunks, predict_parses(scorer.shims[0]._model, inputs, lengths, decode)), None
     # the head's update() names each chunk's gold label cells: only those get label scores
     cells = model.attrs.get("label_cells")
@@ -339,8 +339,8 @@ def build_biaffine_parser_model(
 ) -> Model:
     """In training: chunks (doc, start, end), and per chunk arc scores [n+1, n+1]
     and label scores [n+1, n+1, L] (or ``CellLabels`` at the cells the head names
-    in ``attrs["label_cells"]``). In prediction: chunks and a ``Parse`` per chunk,
-    decoded by the head's ``attrs["decode"]``.
+    in ``attrs["label_cells"]``). In prediction, called with (docs, decode): chunks
+    and a ``Parse`` per chunk, decoded by ``decode`` (see ``predict_parses``).
 
     width: the encoder's hidden size (None: measured at initialization).
     max_words: longer sentences are parsed in pieces of this many words.
