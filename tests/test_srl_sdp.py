@@ -1,15 +1,20 @@
 """SRL and SDP: readers, scorers by hand, serialisation of the Doc extensions."""
 import json
 
+import numpy
 import pytest
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.vocab import Vocab
+from thinc.api import Model
 
+import spacy_mtl.pipeline.srl as srl_module
+from spacy_mtl.algorithms.crf import bioes_to_spans, crf_viterbi
 from spacy_mtl.corpora.sdp import fallback_split, read_semeval
 from spacy_mtl.corpora.srl import add_frames, read_up
 from spacy_mtl.corpora.ud import CorpusError
 from spacy_mtl.extensions import set_layers
+from spacy_mtl.ml.models.srl import pair_features
 from spacy_mtl.pipeline.graph_parser import decode_graph, score_sdp
 from spacy_mtl.pipeline.srl import score_srl
 
@@ -126,3 +131,46 @@ def test_extensions_survive_docbin_bytes_and_two_processes(trained_nlp):
     in_two = [d._.to_dict() for d in nlp.pipe(texts, n_process=2, batch_size=2)]
     assert json.loads(json.dumps(in_two)) == json.loads(json.dumps(views))
     assert docs[-1]._.srl == [] and docs[-1]._.to_dict()["tok"] == []
+
+
+def _one_call_per_predicate(srl, docs, is_predicate):
+    """The frames of ``docs`` scored one predicate at a time (the reference)."""
+    tok2vec, _, arguments = srl.model.layers
+    trans, start, end = srl.crf_potentials()
+    out = []
+    for doc, X in zip(docs, tok2vec.predict(docs)):
+        frames = []
+        for sent in doc.sents if len(doc) else []:  # short sentences: each is one stretch
+            for p in filter(is_predicate, range(sent.start, sent.end)):
+                F, _ = pair_features(X[sent.start:sent.end], p - sent.start)
+                path = crf_viterbi(numpy.asarray(arguments.predict(F), dtype="float64"), trans, start, end)
+                frames.append({"predicate": p, "sense": srl.cfg["senses"][1], "arguments": [
+                    [sent.start + s, sent.start + e, label] for s, e, label in bioes_to_spans([srl.tags[t] for t in path])]})
+        out.append(frames)
+    return out
+
+
+def test_srl_scores_many_predicates_in_one_call_as_one_call_each(trained_nlp, monkeypatch):
+    """Prediction stacks the pair features of many predicates into one call: the
+    frames equal those of one call per predicate, whatever the block size."""
+    nlp, _ = trained_nlp
+    srl = nlp.get_pipe("srl")
+    with nlp.select_pipes(disable=["srl"]):
+        docs = list(nlp.pipe(["今天北京下雨了。他说：“我们明天去上海！”", "我爱北京天安门。", ""]))
+
+    def every_even_word(model, X, is_train):  # predicate classes: sense 1 at even words, else none
+        probs = numpy.zeros((len(X), len(srl.cfg["senses"])), dtype="f")
+        probs[:, 0] = 1.0
+        probs[::2, 0], probs[::2, 1] = 0.0, 1.0
+        return probs, None
+
+    predicates = srl.model.layers[1]
+    srl.model.layers[1] = Model("every_even_word", every_even_word)
+    try:
+        expected = _one_call_per_predicate(srl, docs, lambda p: p % 2 == 0)
+        assert sum(len(f) for f in expected) > 5
+        assert srl.predict(docs) == expected
+        monkeypatch.setattr(srl_module, "MAX_ROWS", 7)  # many blocks, some of a single predicate
+        assert srl.predict(docs) == expected
+    finally:
+        srl.model.layers[1] = predicates

@@ -24,6 +24,7 @@ from ..ml.models.srl import pair_features
 NO_PREDICATE = "_"
 UNKNOWN_SENSE = "PRED"  # a predicate whose sense was not seen in training
 MAX_WORDS = 256  # longest stretch searched for one predicate's arguments (a sentence, or part of a longer one)
+MAX_ROWS = 8192  # pair-feature rows scored per call in prediction (bounds memory on a long document)
 
 DEFAULT_SRL_MODEL = default_model("""
 [model]
@@ -54,6 +55,19 @@ def _non_overlapping(spans):
     return kept
 
 
+def _row_blocks(found, max_rows: int):
+    """Consecutive runs of ``found`` (items ending in a [rows, width] array) of at most max_rows rows (or one item)."""
+    block, rows = [], 0
+    for item in found:
+        if block and rows + len(item[-1]) > max_rows:
+            yield block
+            block, rows = [], 0
+        block.append(item)
+        rows += len(item[-1])
+    if block:
+        yield block
+
+
 def _words_match(predicted: Doc, reference: Doc) -> bool:
     return len(predicted) == len(reference) and all(a.idx == b.idx and len(a) == len(b) for a, b in zip(predicted, reference))
 
@@ -75,21 +89,28 @@ class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
         vectors = tok2vec.predict(docs)
         trans, start, end = self.crf_potentials()
         tags, senses = self.tags, self.cfg["senses"]
-        out = []
-        for doc, X in zip(docs, vectors):
-            frames = []
-            if len(X):
-                classes = predicates.predict(X).argmax(1)
-                # arguments are sought in the predicate's own sentence (cut every
-                # MAX_WORDS words), so a long document costs linear time, not quadratic
-                for _, first, last in sentence_chunks([doc], MAX_WORDS):
-                    for p in first + numpy.flatnonzero(classes[first:last]):
-                        F, _ = pair_features(X[first:last], int(p) - first)
-                        path = crf_viterbi(numpy.asarray(arguments.predict(F), dtype="float64"), trans, start, end)
-                        spans = bioes_to_spans([tags[t] for t in path])
-                        frames.append({"predicate": int(p), "sense": senses[classes[p]],
-                                       "arguments": [[first + s, first + e, label] for s, e, label in spans]})
-            out.append(frames)
+        out = [[] for _ in docs]
+        found = []  # (doc index, predicate, sense, first word of its stretch, pair features)
+        for d, (doc, X) in enumerate(zip(docs, vectors)):
+            if not len(X):
+                continue
+            classes = predicates.predict(X).argmax(1)
+            # arguments are sought in the predicate's own sentence (cut every
+            # MAX_WORDS words), so a long document costs linear time, not quadratic
+            for _, first, last in sentence_chunks([doc], MAX_WORDS):
+                for p in first + numpy.flatnonzero(classes[first:last]):
+                    F, _ = pair_features(X[first:last], int(p) - first)
+                    found.append((d, int(p), senses[classes[p]], first, F))
+        for block in _row_blocks(found, MAX_ROWS):
+            # one call scores the arguments of many predicates (the same rows as one call each)
+            emissions = numpy.asarray(arguments.predict(numpy.vstack([F for *_, F in block])), dtype="float64")
+            offset = 0
+            for d, p, sense, first, F in block:
+                path = crf_viterbi(emissions[offset:offset + len(F)], trans, start, end)
+                offset += len(F)
+                spans = bioes_to_spans([tags[t] for t in path])
+                out[d].append({"predicate": p, "sense": sense,
+                               "arguments": [[first + s, first + e, label] for s, e, label in spans]})
         return out
 
     def set_annotations(self, docs: Iterable[Doc], frames) -> None:
