@@ -5,7 +5,7 @@ BIOES CRF over the words gives its arguments (well-formed, non-overlapping
 spans). Writes ``doc._.srl``; ``doc._.srl_frames`` gives Tokens and Spans.
 """
 from itertools import islice
-from typing import Callable, Dict, Iterable, Optional
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional
 
 import numpy
 from spacy.language import Language
@@ -55,15 +55,23 @@ def _non_overlapping(spans):
     return kept
 
 
-def _row_blocks(found, max_rows: int):
-    """Consecutive runs of ``found`` (items ending in a [rows, width] array) of at most max_rows rows (or one item)."""
+class _Predicate(NamedTuple):
+    doc: int
+    word: int
+    sense: str
+    first: int  # the stretch of words searched for its arguments: doc[first:last]
+    last: int
+
+
+def _row_blocks(found: List[_Predicate], max_rows: int) -> Iterator[List[_Predicate]]:
+    """Consecutive runs of ``found`` of at most max_rows pair-feature rows in all (or one predicate)."""
     block, rows = [], 0
     for item in found:
-        if block and rows + len(item[-1]) > max_rows:
+        if block and rows + item.last - item.first > max_rows:
             yield block
             block, rows = [], 0
         block.append(item)
-        rows += len(item[-1])
+        rows += item.last - item.first
     if block:
         yield block
 
@@ -90,7 +98,7 @@ class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
         trans, start, end = self.crf_potentials()
         tags, senses = self.tags, self.cfg["senses"]
         out = [[] for _ in docs]
-        found = []  # (doc index, predicate, sense, first word of its stretch, pair features)
+        found: List[_Predicate] = []
         for d, (doc, X) in enumerate(zip(docs, vectors)):
             if not len(X):
                 continue
@@ -99,18 +107,19 @@ class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
             # MAX_WORDS words), so a long document costs linear time, not quadratic
             for _, first, last in sentence_chunks([doc], MAX_WORDS):
                 for p in first + numpy.flatnonzero(classes[first:last]):
-                    F, _ = pair_features(X[first:last], int(p) - first)
-                    found.append((d, int(p), senses[classes[p]], first, F))
+                    found.append(_Predicate(d, int(p), senses[classes[p]], first, last))
         for block in _row_blocks(found, MAX_ROWS):
-            # one call scores the arguments of many predicates (the same rows as one call each)
-            emissions = numpy.asarray(arguments.predict(numpy.vstack([F for *_, F in block])), dtype="float64")
+            # one call scores the arguments of many predicates (the same rows as one call
+            # each); pair features are built per block, so a long document never holds them all
+            features = [pair_features(vectors[f.doc][f.first:f.last], f.word - f.first)[0] for f in block]
+            emissions = numpy.asarray(arguments.predict(numpy.vstack(features)), dtype="float64")
             offset = 0
-            for d, p, sense, first, F in block:
-                path = crf_viterbi(emissions[offset:offset + len(F)], trans, start, end)
-                offset += len(F)
+            for f in block:
+                path = crf_viterbi(emissions[offset:offset + f.last - f.first], trans, start, end)
+                offset += f.last - f.first
                 spans = bioes_to_spans([tags[t] for t in path])
-                out[d].append({"predicate": p, "sense": sense,
-                               "arguments": [[first + s, first + e, label] for s, e, label in spans]})
+                out[f.doc].append({"predicate": f.word, "sense": f.sense,
+                                   "arguments": [[f.first + s, f.first + e, label] for s, e, label in spans]})
         return out
 
     def set_annotations(self, docs: Iterable[Doc], frames) -> None:
