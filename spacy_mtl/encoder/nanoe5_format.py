@@ -134,18 +134,23 @@ class UnigramTokenizer:
         self.unk_score = float(image.scores.min()) - 10.0
 
     def normalise(self, text: str) -> str:
-        chars = []
-        for ch in text:
-            chars.extend(chr(c) for c in self.image.normaliser.get(ord(ch), (ord(ch),)))
-        out = []
-        for ch in chars:
-            if ch == " " and out and out[-1] == " ":
-                continue
-            out.append(ch)
-        text = "".join(out)
-        if not text.startswith(" "):
-            text = " " + text
-        return text.replace(" ", self.META)
+        return self.normalise_with_origin(text)[0]
+
+    def normalise_with_origin(self, text: str) -> Tuple[str, List[int]]:
+        """The normalised text and, for each of its characters, the index in
+        ``text`` it came from (-1 for the added leading ``▁``)."""
+        out: List[str] = []
+        origin: List[int] = []
+        for i, ch in enumerate(text):
+            for c in map(chr, self.image.normaliser.get(ord(ch), (ord(ch),))):
+                if c == " " and out and out[-1] == " ":
+                    continue
+                out.append(c)
+                origin.append(i)
+        if not out or out[0] != " ":
+            out.insert(0, " ")
+            origin.insert(0, -1)
+        return "".join(out).replace(" ", self.META), origin
 
     def __call__(self, text: str) -> List[int]:
         """Content piece ids of ``text`` (no <s>/</s>)."""
