@@ -174,3 +174,20 @@ def test_srl_scores_many_predicates_in_one_call_as_one_call_each(trained_nlp, mo
         assert srl.predict(docs) == expected
     finally:
         srl.model.layers[1] = predicates
+
+
+def test_argument_emissions_equal_the_stacked_pair_features():
+    """The split first layer gives, row for row, what the argument layers give
+    on [x; x_p; x * x_p] stacked for every predicate."""
+    from thinc.api import Linear, Maxout, chain
+
+    from spacy_mtl.ml.models.srl import argument_emissions
+
+    rng = numpy.random.default_rng(7)
+    d = 6
+    arguments = chain(Maxout(nO=8, dropout=0.1, normalize=True), Linear(nO=5))
+    arguments.initialize(X=rng.normal(size=(4, 3 * d)).astype("f"))
+    stretches = [rng.normal(size=(n, d)).astype("f") for n in (4, 1, 7)]
+    pairs = [(0, 3), (2, 0), (0, 1), (1, 0), (2, 6)]
+    expected = arguments.predict(numpy.vstack([pair_features(stretches[s], p)[0] for s, p in pairs]))
+    numpy.testing.assert_allclose(argument_emissions(arguments, stretches, pairs), expected, rtol=1e-4, atol=1e-5)

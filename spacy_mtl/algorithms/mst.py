@@ -4,10 +4,11 @@ from typing import List, Optional
 import numpy
 
 
-def _find_cycle(heads: numpy.ndarray) -> Optional[List[int]]:
+def _find_cycle(heads) -> Optional[List[int]]:
     """Nodes of one cycle in a head array (heads[0] = -1), or None."""
+    heads = heads.tolist() if isinstance(heads, numpy.ndarray) else heads  # plain ints: a walk of scalar reads
     n = len(heads)
-    state = numpy.zeros(n, dtype="i")  # 0 unseen, 1 on the current path, 2 finished
+    state = [0] * n  # 0 unseen, 1 on the current path, 2 finished
     state[0] = 2
     for start in range(1, n):
         path, node = [], start
@@ -17,7 +18,8 @@ def _find_cycle(heads: numpy.ndarray) -> Optional[List[int]]:
             node = heads[node]
         if state[node] == 1:
             return path[path.index(node):]
-        state[path] = 2
+        for node in path:
+            state[node] = 2
     return None
 
 
@@ -43,14 +45,14 @@ def chu_liu_edmonds(scores: numpy.ndarray) -> numpy.ndarray:
     rest = numpy.flatnonzero(~in_cycle)  # rest[0] == 0, the root
     c = len(rest)
     sub = numpy.full((c + 1, c + 1), -numpy.inf)
-    sub[:c, :c] = scores[numpy.ix_(rest, rest)]
+    sub[:c, :c] = scores[rest][:, rest]
     # a word outside hanging from the cycle: from its best cycle member
-    out_scores = scores[numpy.ix_(rest, cycle)]  # [c, |cycle|]
+    out_scores = scores[rest][:, cycle]  # [c, |cycle|]
     leave_to = cycle[out_scores.argmax(1)]
     sub[:c, c] = out_scores.max(1)
     # the cycle hanging from an outside head: break it where entering gains most
     kept = scores[cycle, heads[cycle]]  # [|cycle|]
-    gains = scores[numpy.ix_(cycle, rest)] - kept[:, None]  # [|cycle|, c]
+    gains = scores[cycle][:, rest] - kept[:, None]  # [|cycle|, c]
     enter_at = cycle[gains.argmax(0)]
     sub[c, :c] = kept.sum() + gains.max(0)
     sub_heads = chu_liu_edmonds(sub)

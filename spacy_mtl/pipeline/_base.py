@@ -1,4 +1,5 @@
 """Pieces shared by several heads: CRF tag sets and resizable biaffine scorers."""
+from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy
@@ -66,6 +67,16 @@ def default_model(head_config: str) -> Dict:
     return Config().from_str(head_config + MEAN_POOLED_LISTENER)["model"]
 
 
+@lru_cache(maxsize=64)
+def _bioes_masks(tags: Tuple[str, ...]) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """bioes_constraints, built once per tag set (it was a few ms per batch per
+    CRF head); the masks are shared, so read-only."""
+    masks = bioes_constraints(tags)
+    for mask in masks:
+        mask.flags.writeable = False
+    return masks
+
+
 class CRFTagsMixin:
     """BIOES tags over ``self.labels`` and CRF potentials (model params
     ``transitions``, ``start``, ``end``) with the forbidden moves masked."""
@@ -75,7 +86,7 @@ class CRFTagsMixin:
         return ["O"] + [f"{p}-{label}" for label in self.labels for p in "BIES"]
 
     def crf_potentials(self) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-        allowed_start, allowed_trans, allowed_end = bioes_constraints(self.tags)
+        allowed_start, allowed_trans, allowed_end = _bioes_masks(tuple(self.tags))
         get = lambda n: numpy.asarray(self.model.get_param(n), dtype="float64")  # noqa: E731
         return (numpy.where(allowed_trans, get("transitions"), FORBIDDEN),
                 numpy.where(allowed_start, get("start"), FORBIDDEN),

@@ -19,7 +19,7 @@ from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi, spans_to_bioe
 from ..extensions import has_layer
 from ._base import CRFTagsMixin, default_model
 from ..ml.models.biaffine import sentence_chunks
-from ..ml.models.srl import pair_features
+from ..ml.models.srl import argument_emissions, pair_features
 
 NO_PREDICATE = "_"
 UNKNOWN_SENSE = "PRED"  # a predicate whose sense was not seen in training
@@ -109,10 +109,12 @@ class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
                 for p in first + numpy.flatnonzero(classes[first:last]):
                     found.append(_Predicate(d, int(p), senses[classes[p]], first, last))
         for block in _row_blocks(found, MAX_ROWS):
-            # one call scores the arguments of many predicates (the same rows as one call
-            # each); pair features are built per block, so a long document never holds them all
-            features = [pair_features(vectors[f.doc][f.first:f.last], f.word - f.first)[0] for f in block]
-            emissions = numpy.asarray(arguments.predict(numpy.vstack(features)), dtype="float64")
+            # one call scores the arguments of many predicates; a block's rows are
+            # built per block, so a long document never holds them all
+            stretch_of = {key: k for k, key in enumerate(dict.fromkeys((f.doc, f.first, f.last) for f in block))}
+            stretches = [vectors[d][first:last] for d, first, last in stretch_of]
+            pairs = [(stretch_of[f.doc, f.first, f.last], f.word - f.first) for f in block]
+            emissions = numpy.asarray(argument_emissions(arguments, stretches, pairs), dtype="float64")
             offset = 0
             for f in block:
                 path = crf_viterbi(emissions[offset:offset + f.last - f.first], trans, start, end)

@@ -54,9 +54,32 @@ class Biaffine(torch.nn.Module):
         distinct_cols, col_of = torch.unique(col_keys, return_inverse=True)
         if len(distinct_cols) <= len(distinct_rows):
             wy = torch.matmul(y[distinct_cols], self.weight.permute(2, 0, 1).reshape(d_y, n_out * d_x))
-            return torch.einsum("ki,koi->ko", x[row_keys], wy.view(-1, n_out, d_x)[col_of])
+            return grouped_products(x[row_keys], col_of, wy.view(-1, n_out, d_x))
         xw = torch.matmul(x[distinct_rows], self.weight.permute(1, 0, 2).reshape(d_x, n_out * d_y))
-        return torch.einsum("koj,kj->ko", xw.view(-1, n_out, d_y)[row_of], y[col_keys])
+        return grouped_products(y[col_keys], row_of, xw.view(-1, n_out, d_y))
+
+
+MAX_PADDING = 4  # grouped_products pads at most this many rows per real one
+
+
+def grouped_products(vectors: torch.Tensor, groups: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
+    """vectors [K, d], groups [K] (indices into matrices) and matrices [G, L, d]
+    -> [K, L], row k being matrices[groups[k]] @ vectors[k].
+
+    The vectors are laid out per group, [G, R, d] with R the largest group, for
+    one batched product that reads each [L, d] matrix once; gathering a matrix
+    per row instead copies K·L·d numbers, most of a head's labelling time. Very
+    uneven groups (the padding would outgrow the rows) take the gather.
+    """
+    counts = torch.bincount(groups, minlength=len(matrices))
+    largest = int(counts.max()) if len(groups) else 0
+    if len(matrices) * largest > MAX_PADDING * len(groups):
+        return torch.einsum("kd,kld->kl", vectors, matrices[groups])
+    order = torch.argsort(groups, stable=True)
+    slot = torch.empty_like(groups)
+    slot[order] = torch.arange(len(groups), device=groups.device) - (torch.cumsum(counts, 0) - counts)[groups[order]]
+    padded = vectors.new_zeros(len(matrices), largest, vectors.shape[1]).index_put((groups, slot), vectors)
+    return torch.bmm(padded, matrices.transpose(1, 2))[groups, slot]
 
 
 def mlp(d_in: int, d_out: int, dropout: float) -> torch.nn.Module:
