@@ -99,10 +99,14 @@ class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
         tags, senses = self.tags, self.cfg["senses"]
         out = [[] for _ in docs]
         found: List[_Predicate] = []
+        # one predicate-classifier call for the batch's words (not one per doc)
+        # (an empty doc's vectors may be [0, 0]: left out)
+        all_classes = predicates.predict(numpy.vstack([X for X in vectors if len(X)])).argmax(1)
+        ends = numpy.cumsum([len(X) for X in vectors])
         for d, (doc, X) in enumerate(zip(docs, vectors)):
             if not len(X):
                 continue
-            classes = predicates.predict(X).argmax(1)
+            classes = all_classes[ends[d] - len(X) : ends[d]]
             # arguments are sought in the predicate's own sentence (cut every
             # MAX_WORDS words), so a long document costs linear time, not quadratic
             for _, first, last in sentence_chunks([doc], MAX_WORDS):

@@ -51,7 +51,9 @@ def argument_emissions(arguments: Model, stretches: List[Floats2d], predicates: 
     d = W.shape[1] // 3
     W_word, W_pred, W_prod = W[:, :d], W[:, d : 2 * d], W[:, 2 * d :]
     b = maxout.ops.reshape1f(maxout.get_param("b"), nO * nP)
-    own = [X @ W_word.T + b for X in stretches]  # [n_s, nO * nP] per stretch
+    ends = numpy.cumsum([len(X) for X in stretches])
+    stacked = numpy.vstack(stretches) @ W_word.T + b  # every stretch's words, one product
+    own = [stacked[end - len(X) : end] for X, end in zip(stretches, ends)]  # [n_s, nO * nP] each
     products = numpy.vstack([stretches[s] * stretches[s][p] for s, p in predicates])
     pre = products @ W_prod.T  # [rows, nO * nP]
     offset = 0
