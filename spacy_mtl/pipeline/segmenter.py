@@ -6,7 +6,6 @@ same encoder pass. At training time the reader gives it gold words; it learns
 from their characters and leaves the tokens alone.
 """
 import unicodedata
-from functools import lru_cache
 from itertools import islice
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
@@ -43,7 +42,6 @@ def make_segmenter(nlp: Language, name: str, model: Model, scorer: Optional[Call
     return Segmenter(nlp.vocab, model, name, scorer=scorer)
 
 
-@lru_cache(maxsize=1 << 16)  # asked once per token of every doc: mostly the same few characters
 def is_standalone_punct(text: str) -> bool:
     """Non-ASCII punctuation (。，！？“”…) is always a word of its own, as in UD;
     ASCII punctuation may sit inside words (3.14, e-mail) and is left to the model."""
