@@ -6,7 +6,7 @@ import numpy
 
 def _find_cycle(heads) -> Optional[List[int]]:
     """Nodes of one cycle in a head array (heads[0] = -1), or None."""
-    heads = heads.tolist() if isinstance(heads, numpy.ndarray) else heads  # plain ints: a walk of scalar reads
+    heads = numpy.asarray(heads).tolist()  # plain ints: the walk is scalar reads, slow on a numpy array
     n = len(heads)
     state = [0] * n  # 0 unseen, 1 on the current path, 2 finished
     state[0] = 2

@@ -77,7 +77,7 @@ def srl_init(model: Model, X=None, Y=None):
     if sample is None:
         raise ValueError("SRLModel needs sample docs with words to initialize")
     predicates.set_dim("nO", model.get_dim("nP"))
-    next(node for node in arguments.walk() if node.name == "linear").set_dim("nO", model.get_dim("nA"))
+    _node(arguments, "linear").set_dim("nO", model.get_dim("nA"))
     predicates.initialize(X=sample)
     arguments.initialize(X=pair_features(sample, 0)[0])
     n_tags = model.get_dim("nA")
