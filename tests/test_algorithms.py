@@ -3,7 +3,7 @@ import itertools
 import numpy
 import pytest
 
-from spacy_mtl.algorithms.bmes import B, E, M, S, bmes_tags, bmes_viterbi, words_from_bmes
+from spacy_mtl.algorithms.bmes import B, E, M, S, bmes_tags, bmes_viterbi, bmes_viterbi_many, words_from_bmes
 from spacy_mtl.algorithms.mst import chu_liu_edmonds, mst_one_root, tree_score
 
 
@@ -86,6 +86,21 @@ def test_bmes_roundtrip():
     one_hot = numpy.log(numpy.eye(4)[tags] + 1e-6)
     assert words_from_bmes(bmes_viterbi(one_hot)) == lengths
     assert len(bmes_viterbi(numpy.zeros((0, 4)))) == 0
+
+
+def test_bmes_viterbi_many_equals_one_at_a_time():
+    """Stepping many runs together (padded) gives each run's own best tags,
+    also with runs of length 0 and 1 and with forced (-1e9) scores."""
+    rng = numpy.random.default_rng(7)
+    runs = [numpy.log(rng.dirichlet(numpy.ones(4), size=n) + 1e-9).astype("f") for n in (5, 0, 1, 12, 3, 1, 30)]
+    runs[3][2:5] = -1e9
+    runs[3][2:5, [B, M, E]] = 0.0
+    together = bmes_viterbi_many(runs)
+    assert [len(t) for t in together] == [len(r) for r in runs]
+    for run, tags in zip(runs, together):
+        assert tags.tolist() == bmes_viterbi(run).tolist()
+        assert _well_formed(tuple(tags))
+    assert bmes_viterbi_many([]) == []
 
 
 @pytest.mark.parametrize("seed", range(15))

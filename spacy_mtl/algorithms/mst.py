@@ -90,6 +90,9 @@ def mst_one_root(scores: numpy.ndarray) -> numpy.ndarray:
     greedy[0] = -1
     if (greedy[1:] == 0).sum() == 1 and _find_cycle(greedy) is None:
         return greedy
+    best = chu_liu_edmonds(scores)
+    if (best[1:] == 0).sum() == 1:
+        return best
     finite = scores[numpy.isfinite(scores)]
     penalty = 1.0 + n * (finite.max() - finite.min() + 1.0) if finite.size else 1.0
     penalised = scores.copy()

@@ -18,7 +18,7 @@ from spacy.util import minibatch
 from spacy_transformers.data_classes import TransformerData
 from thinc.api import Config, Model, Ragged
 
-from ..algorithms.bmes import TAGS, B, E, M, S, bmes_viterbi
+from ..algorithms.bmes import TAGS, B, E, M, S, bmes_viterbi_many
 from ..dictionary import Dictionary
 from ..extensions import has_layer
 from ..ml.models.segmenter import doc_units, token_unit_sizes
@@ -68,6 +68,23 @@ def unit_segments(doc: Doc) -> List[List[int]]:
     if current:
         segments.append(current)
     return segments
+
+
+def token_groups(doc: Doc, word_starts: set) -> List[Tuple[int, int]]:
+    """Token ranges [start, end) of the words that begin at ``word_starts``;
+    every whitespace token is a range of its own."""
+    groups, start = [], None
+    for token in doc:
+        if token.is_space or token.i in word_starts:
+            if start is not None:
+                groups.append((start, token.i))
+            start = token.i
+            if token.is_space:
+                groups.append((token.i, token.i + 1))
+                start = None
+    if start is not None:
+        groups.append((start, len(doc)))
+    return groups
 
 
 def gold_unit_tags(predicted: Doc, reference: Doc) -> numpy.ndarray:
@@ -127,7 +144,7 @@ class Segmenter(TrainablePipe):
         return self.model.predict(docs)
 
     def __call__(self, doc: Doc) -> Doc:
-        return self._segment(doc, self.predict([doc])[0])
+        return self._segment(doc, self._word_groups([doc], self.predict([doc]))[0])
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
         """Like ``set_annotations`` but builds each segmented Doc in one pass
@@ -135,50 +152,44 @@ class Segmenter(TrainablePipe):
         error_handler = self.get_error_handler()
         for docs in minibatch(stream, size=batch_size):
             try:
-                scores = self.predict(docs)
-                yield from (self._segment(doc, doc_scores) for doc, doc_scores in zip(docs, scores))
+                groups = self._word_groups(docs, self.predict(docs))
+                yield from (self._segment(doc, doc_groups) for doc, doc_groups in zip(docs, groups))
             except Exception as err:
                 error_handler(self.name, self, docs, err)
 
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:
         """Merge the tokens of every doc in place (spaCy's in-place contract)."""
-        for doc, doc_scores in zip(docs, scores):
-            groups = self._word_groups(doc, doc_scores)
+        docs = list(docs)
+        for doc, groups in zip(docs, self._word_groups(docs, scores)):
             merges = [(a, b) for a, b in groups if b - a > 1]
             if merges:
                 merge_tokens(doc, merges)
 
-    def _segment(self, doc: Doc, doc_scores) -> Doc:
-        groups = self._word_groups(doc, doc_scores)
+    @staticmethod
+    def _segment(doc: Doc, groups: List[Tuple[int, int]]) -> Doc:
         if len(groups) == len(doc):
             return doc
         return rebuild_doc(doc, groups)
 
-    def _word_groups(self, doc: Doc, doc_scores) -> List[Tuple[int, int]]:
-        """Token ranges [start, end) that form one word each (whitespace tokens alone)."""
-        log_probs = self._force_words(doc, numpy.log(numpy.asarray(doc_scores) + 1e-9))
-        n_units = numpy.asarray([len(s) for s in token_unit_sizes(doc)], dtype="int64")
-        last_unit = numpy.cumsum(n_units) - 1
-        word_starts = set()
-        for segment in unit_segments(doc):
-            first = last_unit[segment[0]] - n_units[segment[0]] + 1
-            tags = bmes_viterbi(log_probs[first : last_unit[segment[-1]] + 1])
-            word_starts.add(segment[0])
+    def _word_groups(self, docs: List[Doc], scores) -> List[List[Tuple[int, int]]]:
+        """Per doc, the token ranges [start, end) that form one word each
+        (whitespace tokens alone). All runs of all docs are decoded together."""
+        runs, tags = [], []  # (doc index, segment, its first unit, last unit per token), its BMES scores
+        for d, (doc, doc_scores) in enumerate(zip(docs, scores)):
+            log_probs = self._force_words(doc, numpy.log(numpy.asarray(doc_scores) + 1e-9))
+            n_units = numpy.asarray([len(s) for s in token_unit_sizes(doc)], dtype="int64")
+            last_unit = (numpy.cumsum(n_units) - 1).tolist()
+            for segment in unit_segments(doc):
+                first = last_unit[segment[0]] - int(n_units[segment[0]]) + 1
+                runs.append((d, segment, first, last_unit))
+                tags.append(log_probs[first : last_unit[segment[-1]] + 1])
+        word_starts: List[set] = [set() for _ in docs]
+        for (d, segment, first, last_unit), run_tags in zip(runs, bmes_viterbi_many(tags)):
+            word_starts[d].add(segment[0])
             for prev, cur in zip(segment, segment[1:]):
-                if tags[last_unit[prev] - first] in (E, S):
-                    word_starts.add(cur)
-        groups, start = [], None
-        for token in doc:
-            if token.is_space or token.i in word_starts:
-                if start is not None:
-                    groups.append((start, token.i))
-                start = token.i
-                if token.is_space:
-                    groups.append((token.i, token.i + 1))
-                    start = None
-        if start is not None:
-            groups.append((start, len(doc)))
-        return self._combine_words(doc, groups)
+                if run_tags[last_unit[prev] - first] in (E, S):
+                    word_starts[d].add(cur)
+        return [self._combine_words(doc, token_groups(doc, starts)) for doc, starts in zip(docs, word_starts)]
 
     def _force_words(self, doc: Doc, log_probs: numpy.ndarray) -> numpy.ndarray:
         """Clamp the tags of units inside forced dictionary words (unit-aligned matches only)."""
@@ -264,9 +275,10 @@ def _trf_data(doc: Doc):
 def rebuild_doc(doc: Doc, groups: List[Tuple[int, int]]) -> Doc:
     """A new Doc whose tokens are the given token groups, with the same text,
     user data and sentence starts, and the transformer output re-aligned."""
-    words = [doc[a:b].text for a, b in groups]
-    spaces = [bool(doc[b - 1].whitespace_) for a, b in groups]
-    sent_starts = [doc[a].is_sent_start for a, _ in groups] if doc.has_annotation("SENT_START") else None
+    text, tokens = doc.text, list(doc)  # (slices of the text: a Span per word was most of the time)
+    words = [text[tokens[a].idx : tokens[b - 1].idx + len(tokens[b - 1])] for a, b in groups]
+    spaces = [bool(tokens[b - 1].whitespace_) for a, b in groups]
+    sent_starts = [tokens[a].is_sent_start for a, _ in groups] if doc.has_annotation("SENT_START") else None
     new = Doc(doc.vocab, words=words, spaces=spaces, sent_starts=sent_starts)
     new.user_data.update(doc.user_data)
     trf = _trf_data(doc)

@@ -19,13 +19,11 @@ from ...tokenizer import graphemes
 def doc_units(doc: Doc) -> List[Tuple[int, int]]:
     """(start_char, end_char) of every unit, in order; whitespace tokens have none."""
     units = []
-    for token in doc:
-        if token.is_space:
-            continue
+    for token, sizes in zip(doc, token_unit_sizes(doc)):
         start = token.idx
-        for g in graphemes(token.text):
-            units.append((start, start + len(g)))
-            start += len(g)
+        for size in sizes:
+            units.append((start, start + size))
+            start += size
     return units
 
 
@@ -49,14 +47,13 @@ def piece_units(doc: Doc, trf: TransformerData) -> numpy.ndarray:
     sizes = token_unit_sizes(doc)
     n_chars = numpy.asarray([len(t.text) for t in doc], dtype="int64")
     # unit of every character of every token, flattened; whitespace characters -> -1
+    # (a token's units cover all its characters, so the non-whitespace characters
+    # in order are the units repeated by their sizes)
     char_unit = numpy.full(int(n_chars.sum()), -1, dtype="int64")
     char_start = numpy.r_[0, numpy.cumsum(n_chars)[:-1]]
-    next_unit = 0
-    for i, unit_sizes in enumerate(sizes):
-        if unit_sizes:
-            units = numpy.repeat(numpy.arange(next_unit, next_unit + len(unit_sizes)), unit_sizes)
-            char_unit[char_start[i] : char_start[i] + len(units)] = units
-            next_unit += len(unit_sizes)
+    flat_sizes = numpy.fromiter((size for unit_sizes in sizes for size in unit_sizes), dtype="int64")
+    in_units = numpy.repeat(numpy.asarray([bool(unit_sizes) for unit_sizes in sizes], dtype=bool), n_chars)
+    char_unit[in_units] = numpy.repeat(numpy.arange(len(flat_sizes)), flat_sizes)
     token_of = numpy.repeat(numpy.arange(len(lengths)), lengths)
     row = data // width
     new_group = numpy.r_[True, (token_of[1:] != token_of[:-1]) | (row[1:] != row[:-1])]
@@ -73,7 +70,7 @@ def unit_vectors_forward(model: Model, docs: List[Doc], is_train: bool):
     trf_datas, bp_listener = listener(docs, is_train)
     outputs, caches = [], []
     for doc, trf in zip(docs, trf_datas):
-        n_units = len(doc_units(doc))
+        n_units = sum(len(sizes) for sizes in token_unit_sizes(doc))
         if "last_hidden_state" not in trf.model_output or n_units == 0:
             outputs.append(numpy.zeros((n_units, model.get_dim("nO")), dtype="f"))
             caches.append(None)
