@@ -6,7 +6,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.vocab import Vocab
 
-from spacy_mtl.algorithms.cky import cky
+from spacy_mtl.algorithms.cky import cky, cky_many
 from spacy_mtl.algorithms.trees import leaves, tree_from_spans, tree_spans
 from spacy_mtl.corpora.amr import read_amr, read_graphs
 from spacy_mtl.corpora.trees import read_ptb, read_sinica, sinica_split
@@ -37,6 +37,23 @@ def test_cky_finds_the_best_binary_tree(n):
         spans = cky(scores)
         assert len(spans) == 2 * n - 1 and (0, n) in spans
         assert sum(scores[s] for s in spans) == pytest.approx(best)
+
+
+def test_cky_many_finds_each_sentences_best_tree():
+    """Charts filled together over padded sentences of different lengths (0 to 7
+    words): each sentence still gets its own best tree."""
+    rng = numpy.random.default_rng(11)
+    sentences = [rng.normal(size=(n + 1, n + 1)) for n in (3, 0, 7, 1, 5, 2)]
+    trees = cky_many(sentences)
+    for scores, spans in zip(sentences, trees):
+        n = scores.shape[0] - 1
+        assert spans == cky(scores)
+        if n:
+            best = max(sum(scores[s] for s in tree) for tree in _binary_trees(0, n))
+            assert len(spans) == 2 * n - 1 and sum(scores[s] for s in spans) == pytest.approx(best)
+        else:
+            assert spans == []
+    assert cky_many([]) == []
 
 
 def test_tree_spans_round_trip_with_unary_chains():

@@ -144,12 +144,17 @@ class BiaffinePipe(LabelsMixin, TrainablePipe):
         labels only those. set_annotations gets both back in a ``Parse``."""
         raise NotImplementedError
 
+    def decode_many(self, arcs: List[numpy.ndarray], nodes: List[Optional[numpy.ndarray]]) -> List[Tuple[Any, List[Tuple[int, int]]]]:
+        """``decode`` of several chunks; a head whose decoder can step chunks
+        together overrides this."""
+        return [self.decode(a, n) for a, n in zip(arcs, nodes)]
+
     def predict(self, docs) -> Tuple[List[Tuple[int, int, int]], List[Parse]]:
         """Chunks (doc, start, end) and a ``Parse`` of each."""
         docs = list(docs)
         if not any(len(d) for d in docs):
             return [], []
-        return self.model.predict((docs, self.decode))
+        return self.model.predict((docs, self.decode_many))
 
     def _initialize_model(self, docs) -> None:
         self.model.attrs["n_labels"] = len(self.labels)

@@ -18,7 +18,7 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from thinc.api import Model
 
-from ..algorithms.cky import cky
+from ..algorithms.cky import cky_many
 from ..algorithms.trees import CHAIN, TOP, leaves, tree_from_spans, tree_spans
 from ..extensions import has_layer
 from ..ml.models.biaffine import sentence_bounds
@@ -62,8 +62,14 @@ class ConstituencyParser(BiaffinePipe):
     def decode(self, arcs: numpy.ndarray, nodes=None):
         """The spans (i, j) of the best binary tree that score as constituents
         (the others are binarisation helpers); each needs a label. No labels: no spans."""
-        spans = [(i, j) for i, j in cky(arcs) if arcs[i, j] > 0] if self.labels else []
-        return spans, spans
+        return self.decode_many([arcs], [nodes])[0]
+
+    def decode_many(self, arcs: List[numpy.ndarray], nodes=None):
+        """``decode`` of several chunks, their CKY charts filled together."""
+        if not self.labels:
+            return [([], []) for _ in arcs]
+        kept = [[(i, j) for i, j in tree if a[i, j] > 0] for a, tree in zip(arcs, cky_many(arcs))]
+        return [(spans, spans) for spans in kept]
 
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:
         docs = list(docs)

@@ -57,12 +57,11 @@ def decode_graph(arc_scores: numpy.ndarray, threshold: float) -> List[tuple]:
     numpy.fill_diagonal(probs, 0.0)
     probs[0, :] = 0.0
     chosen = probs > threshold
-    for d in range(1, n + 1):
-        if not chosen[d].any():
-            chosen[d, probs[d].argmax()] = True
+    orphans = numpy.flatnonzero(~chosen[1:].any(1)) + 1  # words with no arc: their best head
+    chosen[orphans, probs[orphans].argmax(1)] = True
     if n and not chosen[1:, 0].any():
         chosen[1 + probs[1:, 0].argmax(), 0] = True
-    return [(int(d), int(h)) for d, h in zip(*numpy.nonzero(chosen))]
+    return [tuple(arc) for arc in numpy.argwhere(chosen).tolist()]
 
 
 class GraphParser(BiaffinePipe):

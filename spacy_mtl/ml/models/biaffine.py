@@ -245,15 +245,18 @@ def length_groups(lengths: List[int], max_cells: int) -> List[List[int]]:
     return groups
 
 
-Decoder = Callable[[numpy.ndarray, Optional[numpy.ndarray]], Tuple[Any, List[Tuple[int, int]]]]
+# a head's decoder: the arc scores [n+1, n+1] (and node scores [n+1, C] or None)
+# of some chunks -> per chunk, its structure and the cells (i, j) it needs labels for
+Decoder = Callable[[List[numpy.ndarray], List[Optional[numpy.ndarray]]], List[Tuple[Any, List[Tuple[int, int]]]]]
 
 
 def predict_parses(module: BiaffineScorer, inputs: List[numpy.ndarray], lengths: List[int], decode: Decoder,
                    max_cells: int = 60_000) -> List[Parse]:
     """A ``Parse`` per chunk: arcs (and node labels) are scored for every
-    position, the head's ``decode(arcs [n+1, n+1], nodes [n+1, C] or None)``
-    returns its structure and the cells it needs labels for, and labels are
-    scored at those cells only (about n of the n² word pairs)."""
+    position, the head's ``decode`` turns each length group's scores into
+    structures and the cells they need labels for (one call per group, so a
+    decoder may step its chunks together), and labels are scored at those
+    cells only (about n of the n² word pairs)."""
     device = next(module.parameters()).device
     parses: List[Parse] = [None] * len(lengths)  # type: ignore[list-item]
     for group in length_groups(lengths, max_cells):
@@ -265,10 +268,9 @@ def predict_parses(module: BiaffineScorer, inputs: List[numpy.ndarray], lengths:
                 x = module.positions(torch.from_numpy(_padded([inputs[i] for i in group])).to(device))
                 arcs = module.arc_scores(x).float().cpu().numpy()
                 nodes = module.node_scores(x).float().cpu().numpy() if hasattr(module, "node_scores") else None
-                decoded = []
-                for b, i in enumerate(group):
-                    n = lengths[i] + 1
-                    decoded.append(decode(arcs[b, :n, :n], None if nodes is None else nodes[b, :n]))
+                sizes = [lengths[i] + 1 for i in group]
+                decoded = decode([arcs[b, :n, :n] for b, n in enumerate(sizes)],
+                                 [None if nodes is None else nodes[b, :n] for b, n in enumerate(sizes)])
                 indices = cell_indices([cells for _, cells in decoded])
                 ids = numpy.zeros(0, dtype="int32")
                 if len(indices[0]):
@@ -284,7 +286,7 @@ def predict_parses(module: BiaffineScorer, inputs: List[numpy.ndarray], lengths:
 
 def parser_forward(model: Model, X, is_train: bool):
     """X: docs in training; in prediction (docs, decode), decode being the head's
-    decoder (passed with the docs, not kept on the model: threads share the model)."""
+    ``Decoder`` (passed with the docs, not kept on the model: threads share the model)."""
     docs, decode = (X, None) if is_train else X
     tok2vec, scorer = model.layers
     vectors, bp_vectors = tok2vec(docs, is_train)
