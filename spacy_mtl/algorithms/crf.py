@@ -48,12 +48,16 @@ def crf_viterbi(emissions, transitions, start, end) -> List[int]:
     n, T = emissions.shape
     if n == 0:
         return []
+    # [to, from]: every tag's candidate predecessors are one contiguous row, and
+    # its best score is read at the argmax (one reduction per step, not two)
+    into = numpy.ascontiguousarray(transitions.T)
+    tags_range = numpy.arange(T)
     score = start + emissions[0]
     back = numpy.zeros((n, T), dtype="i")
     for i in range(1, n):
-        cand = score[:, None] + transitions
-        back[i] = cand.argmax(0)
-        score = cand.max(0) + emissions[i]
+        cand = into + score  # cand[j, k]: reaching tag j from tag k
+        back[i] = best_from = cand.argmax(1)
+        score = cand[tags_range, best_from] + emissions[i]
     tags = [int((score + end).argmax())]
     for i in range(n - 1, 0, -1):
         tags.append(int(back[i, tags[-1]]))
