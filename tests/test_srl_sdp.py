@@ -191,3 +191,18 @@ def test_argument_emissions_equal_the_stacked_pair_features():
     pairs = [(0, 3), (2, 0), (0, 1), (1, 0), (2, 6)]
     expected = arguments.predict(numpy.vstack([pair_features(stretches[s], p)[0] for s, p in pairs]))
     numpy.testing.assert_allclose(argument_emissions(arguments, stretches, pairs), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_single_threaded_blas_limits_numpy_blas_and_restores_it():
+    from threadpoolctl import threadpool_info
+
+    from spacy_mtl.ml.inference import single_threaded_blas
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert before, "numpy has a BLAS library to limit"
+    with single_threaded_blas():
+        assert set(blas_threads()) == {1}
+    assert blas_threads() == before

@@ -18,6 +18,7 @@ from thinc.api import Model, set_dropout_rate
 from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi, spans_to_bioes
 from ..extensions import has_layer
 from ._base import CRFTagsMixin, default_model
+from ..ml.inference import single_threaded_blas
 from ..ml.models.biaffine import sentence_chunks
 from ..ml.models.srl import argument_emissions, pair_features
 
@@ -118,7 +119,8 @@ class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
             stretch_of = {key: k for k, key in enumerate(dict.fromkeys((f.doc, f.first, f.last) for f in block))}
             stretches = [vectors[d][first:last] for d, first, last in stretch_of]
             pairs = [(stretch_of[f.doc, f.first, f.last], f.word - f.first) for f in block]
-            emissions = numpy.asarray(argument_emissions(arguments, stretches, pairs), dtype="float64")
+            with single_threaded_blas():
+                emissions = numpy.asarray(argument_emissions(arguments, stretches, pairs), dtype="float64")
             offset = 0
             for f in block:
                 path = crf_viterbi(emissions[offset:offset + f.last - f.first], trans, start, end)
