@@ -44,6 +44,24 @@ def test_mst_one_root_is_optimal(seed):
     assert tree_score(scores, heads) == pytest.approx(brute_force_best(scores))
 
 
+def test_mst_one_root_is_optimal_when_the_best_tree_has_several_root_children():
+    """Root arcs raised so that the unconstrained best tree mostly hangs several
+    words from the root: the one-root answer (one of them tried as the only
+    root child) is still the brute-force best."""
+    several = 0
+    for seed in range(40):
+        rng = numpy.random.default_rng(300 + seed)
+        n = int(rng.integers(4, 8))
+        scores = rng.normal(size=(n, n))
+        scores[1:, 0] += 2.0
+        several += sum(h == 0 for h in chu_liu_edmonds(scores)[1:]) >= 2
+        heads = mst_one_root(scores)
+        assert sum(h == 0 for h in heads[1:]) == 1
+        assert not any(_has_cycle(heads, d) for d in range(1, n))
+        assert tree_score(scores, heads) == pytest.approx(brute_force_best(scores))
+    assert several >= 30  # the case this test is for
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_chu_liu_edmonds_is_optimal_without_root_constraint(seed):
     rng = numpy.random.default_rng(100 + seed)

@@ -49,6 +49,28 @@ def test_segmentation_rewrites_alignment_for_later_heads(trained_nlp):
         assert n >= len(token.text)  # each character's piece, once per window that saw it
 
 
+def test_heads_share_one_pooling_of_each_doc(trained_nlp):
+    """The listening heads read one set of word vectors per doc (pooled by the
+    first head that asks), equal to what each head's own listener computes;
+    a re-aligned doc (after tok) pools afresh."""
+    from spacy_mtl.ml.inference import predict_word_vectors
+
+    nlp, _ = trained_nlp
+    with nlp.select_pipes(enable=["transformer", "tok", "sentencizer"]):
+        docs = list(nlp.pipe(TEXTS[:3]))
+    dep_t2v, srl_t2v = nlp.get_pipe("dep").model.layers[0], nlp.get_pipe("srl").model.layers[0]
+    own = dep_t2v.predict(docs)
+    first = predict_word_vectors(dep_t2v, docs)
+    second = predict_word_vectors(srl_t2v, docs)
+    assert all(a is b for a, b in zip(first, second))  # computed once
+    assert all(numpy.array_equal(a, b) for a, b in zip(own, first))
+    assert not first[0].flags.writeable  # shared, so read-only
+    with nlp.select_pipes(enable=["transformer"]):
+        chars = nlp(TEXTS[1])
+    assert len(predict_word_vectors(dep_t2v, [chars])[0]) == len(chars)  # one per character before tok
+    assert len(predict_word_vectors(dep_t2v, [nlp.get_pipe("tok")(chars)])[0]) < len(chars)
+
+
 def test_predictions_are_well_formed(trained_nlp):
     nlp, _ = trained_nlp
     for doc in nlp.pipe(TEXTS + BAD_INPUTS):

@@ -76,25 +76,39 @@ def mst_one_root(scores: numpy.ndarray) -> numpy.ndarray:
     scores: float array [n + 1, n + 1] of arc log-probabilities, scores[dep, head],
     row/column 0 being the root. Returns heads [n + 1] with heads[0] = -1.
 
-    Every tree has at least one root arc; lowering all root arcs by more than
-    the whole score range makes each extra one cost more than any gain, so the
-    unconstrained maximum has exactly one, and among such trees it is the best
-    (the penalty is paid once by all of them).
+    The best tree of all is the answer when it has one root child (the greedy
+    heads often are that tree already). Otherwise the answer's root child is
+    one of that tree's root children (Gabow & Tarjan 1984; Zmigrod et al.
+    2020), so each of them is tried as the only one: a best tree where only
+    r may hang from the root has exactly one root child.
+
+    Why one of them: after the contractions, the best heads form a tree A
+    (contraction keeps the one-root problem's answer: a cycle's arcs stay but
+    the one entering it). Take any one-root tree T with root child r, and the
+    path r -> ... -> k -> root in A. Give every node of that path its A head,
+    and k the root: each changed node gets its best head, so no score drops;
+    every other node's T heads still lead to the path, so there is no cycle;
+    and k is the only root child.
     """
     scores = numpy.array(scores, dtype="float64")
     n = scores.shape[0]
     if n <= 2:
         return numpy.array([-1, 0][:n])
-    # most trained parsers' best heads already form a one-root tree: then it is the answer
     greedy = numpy.where(numpy.eye(n, dtype=bool), -numpy.inf, scores).argmax(1)
     greedy[0] = -1
     if (greedy[1:] == 0).sum() == 1 and _find_cycle(greedy) is None:
         return greedy
     best = chu_liu_edmonds(scores)
-    if (best[1:] == 0).sum() == 1:
+    root_children = numpy.flatnonzero(best[1:] == 0) + 1
+    if len(root_children) == 1:
         return best
-    finite = scores[numpy.isfinite(scores)]
-    penalty = 1.0 + n * (finite.max() - finite.min() + 1.0) if finite.size else 1.0
-    penalised = scores.copy()
-    penalised[1:, 0] -= penalty
-    return chu_liu_edmonds(penalised)
+    best_score, best_heads = -numpy.inf, best
+    for r in root_children:
+        only_r = scores.copy()
+        only_r[1:, 0] = -numpy.inf
+        only_r[r, 0] = scores[r, 0]
+        heads = chu_liu_edmonds(only_r)
+        score = tree_score(scores, heads)
+        if score > best_score:
+            best_score, best_heads = score, heads
+    return best_heads

@@ -1,4 +1,4 @@
-"""Thread safety for torch inference.
+"""Inference helpers: thread safety for torch, BLAS threads, word vectors shared by the heads.
 
 thinc's PyTorchShim.predict switches its module to eval mode, runs it, and
 switches it back to train mode; a second thread predicting with the same
@@ -8,7 +8,13 @@ prediction holds this lock, so one loaded pipeline can serve many threads
 """
 import threading
 from functools import lru_cache
+from typing import List, Optional
 
+import numpy
+from spacy.tokens import Doc
+from spacy_transformers.data_classes import TransformerData
+from spacy_transformers.layers.listener import TransformerListener
+from thinc.api import Model
 from threadpoolctl import ThreadpoolController
 
 TORCH_PREDICT_LOCK = threading.RLock()
@@ -29,3 +35,45 @@ def single_threaded_blas():
     gives the same numbers, and those products are small.
     """
     return _blas_controller().limit(limits=1, user_api="blas")
+
+
+# the word vectors a mean-pooled listener made of a doc's transformer output,
+# kept on that output (a TransformerData): its lifetime, and a new one (tok's
+# re-alignment, another encoder pass) starts empty
+_WORD_VECTORS = "_spacy_mtl_mean_word_vectors"
+
+
+def _is_mean_pooled_listener(tok2vec: Model) -> bool:
+    layers = tok2vec.layers
+    return (len(layers) == 2 and isinstance(layers[0], TransformerListener) and layers[1].name == "trfs2arrays"
+            and [layer.name for layer in layers[1].layers] == ["reduce_mean"])
+
+
+def _transformer_output(doc: Doc) -> Optional[TransformerData]:
+    trf = doc._.trf_data if Doc.has_extension("trf_data") else None
+    return trf if isinstance(trf, TransformerData) else None
+
+
+def predict_word_vectors(tok2vec: Model, docs: List[Doc]) -> List[numpy.ndarray]:
+    """``tok2vec.predict(docs)``, computed once per doc for all heads.
+
+    Every head listens to the one transformer with the same mean pooling, so
+    in prediction their word vectors are the same arrays; the first head to
+    ask pools them and the others read them (read-only: shared). Anything
+    else (another pooling, no transformer output yet) is predicted as usual.
+    """
+    if not _is_mean_pooled_listener(tok2vec):
+        return tok2vec.predict(docs)
+    outputs: List[Optional[numpy.ndarray]] = []
+    for doc in docs:
+        kept = getattr(_transformer_output(doc), _WORD_VECTORS, None)
+        outputs.append(kept if kept is not None and len(kept) == len(doc) else None)
+    missing = [i for i, kept in enumerate(outputs) if kept is None]
+    if missing:
+        for i, vectors in zip(missing, tok2vec.predict([docs[i] for i in missing])):
+            outputs[i] = vectors
+            trf = _transformer_output(docs[i])
+            if trf is not None and isinstance(vectors, numpy.ndarray):
+                vectors.flags.writeable = False
+                setattr(trf, _WORD_VECTORS, vectors)
+    return outputs  # type: ignore[return-value]

@@ -19,6 +19,7 @@ from thinc.api import Model
 from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi
 from ..dictionary import Dictionary
 from ..extensions import has_layer
+from ..ml.inference import predict_word_vectors
 from ..ml.models.biaffine import sentence_bounds
 from ._base import CRFTagsMixin, LabelsMixin, default_model
 
@@ -70,7 +71,8 @@ class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
         docs = list(docs)
         if not any(len(d) for d in docs):
             return [[] for _ in docs]
-        emissions = self.model.predict(docs)
+        tok2vec, emit = self.model.layers[0].layers  # (vectors shared with the other heads)
+        emissions = emit.predict(predict_word_vectors(tok2vec, docs))
         trans, start, end = self.crf_potentials()
         tags = self.tags
         out = []

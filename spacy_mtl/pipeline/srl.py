@@ -18,7 +18,7 @@ from thinc.api import Model, set_dropout_rate
 from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi, spans_to_bioes
 from ..extensions import has_layer
 from ._base import CRFTagsMixin, default_model
-from ..ml.inference import single_threaded_blas
+from ..ml.inference import predict_word_vectors, single_threaded_blas
 from ..ml.models.biaffine import sentence_chunks
 from ..ml.models.srl import argument_emissions, pair_features
 
@@ -95,7 +95,7 @@ class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
         if not any(len(d) for d in docs):
             return [[] for _ in docs]
         tok2vec, predicates, arguments = self.model.layers
-        vectors = tok2vec.predict(docs)
+        vectors = predict_word_vectors(tok2vec, docs)
         trans, start, end = self.crf_potentials()
         tags, senses = self.tags, self.cfg["senses"]
         out = [[] for _ in docs]

@@ -7,7 +7,7 @@ from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
 
-from ..inference import TORCH_PREDICT_LOCK
+from ..inference import TORCH_PREDICT_LOCK, predict_word_vectors
 
 
 class Biaffine(torch.nn.Module):
@@ -289,7 +289,7 @@ def parser_forward(model: Model, X, is_train: bool):
     ``Decoder`` (passed with the docs, not kept on the model: threads share the model)."""
     docs, decode = (X, None) if is_train else X
     tok2vec, scorer = model.layers
-    vectors, bp_vectors = tok2vec(docs, is_train)
+    vectors, bp_vectors = tok2vec(docs, is_train) if is_train else (predict_word_vectors(tok2vec, docs), None)
     chunks = sentence_chunks(docs, model.attrs["max_words"])
     if not chunks:
         if not is_train:
