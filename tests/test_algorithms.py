@@ -47,13 +47,14 @@ def test_mst_one_root_is_optimal(seed):
 def test_mst_one_root_is_optimal_when_the_best_tree_has_several_root_children():
     """Root arcs raised so that the unconstrained best tree mostly hangs several
     words from the root: the one-root answer (one of them tried as the only
-    root child) is still the brute-force best."""
+    root child, or one root-penalised pass when there are many) is still the
+    brute-force best."""
     several = 0
     for seed in range(40):
         rng = numpy.random.default_rng(300 + seed)
         n = int(rng.integers(4, 8))
         scores = rng.normal(size=(n, n))
-        scores[1:, 0] += 2.0
+        scores[1:, 0] += 2.0 if seed % 2 else 6.0  # 6: more root children than MAX_ROOT_CANDIDATES, often
         several += sum(h == 0 for h in chu_liu_edmonds(scores)[1:]) >= 2
         heads = mst_one_root(scores)
         assert sum(h == 0 for h in heads[1:]) == 1
