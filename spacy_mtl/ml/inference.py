@@ -49,7 +49,8 @@ def _is_mean_pooled_listener(tok2vec: Model) -> bool:
             and [layer.name for layer in layers[1].layers] == ["reduce_mean"])
 
 
-def _transformer_output(doc: Doc) -> Optional[TransformerData]:
+def transformer_output(doc: Doc) -> Optional[TransformerData]:
+    """The doc's ``doc._.trf_data``, or None where there is none (yet)."""
     trf = doc._.trf_data if Doc.has_extension("trf_data") else None
     return trf if isinstance(trf, TransformerData) else None
 
@@ -66,13 +67,13 @@ def predict_word_vectors(tok2vec: Model, docs: List[Doc]) -> List[numpy.ndarray]
         return tok2vec.predict(docs)
     outputs: List[Optional[numpy.ndarray]] = []
     for doc in docs:
-        kept = getattr(_transformer_output(doc), _WORD_VECTORS, None)
+        kept = getattr(transformer_output(doc), _WORD_VECTORS, None)
         outputs.append(kept if kept is not None and len(kept) == len(doc) else None)
     missing = [i for i, kept in enumerate(outputs) if kept is None]
     if missing:
         for i, vectors in zip(missing, tok2vec.predict([docs[i] for i in missing])):
             outputs[i] = vectors
-            trf = _transformer_output(docs[i])
+            trf = transformer_output(docs[i])
             if trf is not None and isinstance(vectors, numpy.ndarray):
                 vectors.flags.writeable = False
                 setattr(trf, _WORD_VECTORS, vectors)

@@ -21,6 +21,7 @@ from thinc.api import Config, Model, Ragged
 from ..algorithms.bmes import TAGS, B, E, M, S, bmes_viterbi_many
 from ..dictionary import Dictionary
 from ..extensions import has_layer
+from ..ml.inference import transformer_output
 from ..ml.models.segmenter import doc_units, token_unit_sizes
 
 DEFAULT_SEGMENTER_MODEL = Config().from_str("""
@@ -268,8 +269,9 @@ def grouped_align(trf: TransformerData, groups: List[Tuple[int, int]]) -> Ragged
 
 
 def _trf_data(doc: Doc):
-    trf = doc._.trf_data if Doc.has_extension("trf_data") else None
-    return trf if isinstance(trf, TransformerData) and len(trf.align.lengths) == len(doc) else None
+    """The doc's transformer output if it is aligned to the doc's tokens."""
+    trf = transformer_output(doc)
+    return trf if trf is not None and len(trf.align.lengths) == len(doc) else None
 
 
 def rebuild_doc(doc: Doc, groups: List[Tuple[int, int]]) -> Doc:

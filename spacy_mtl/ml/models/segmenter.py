@@ -33,18 +33,19 @@ def token_unit_sizes(doc: Doc) -> List[List[int]]:
             else [len(g) for g in graphemes(t.text)] for t in doc]
 
 
-def piece_units(doc: Doc, trf: TransformerData) -> numpy.ndarray:
+def piece_units(doc: Doc, trf: TransformerData, sizes: Optional[List[List[int]]] = None) -> numpy.ndarray:
     """For every entry of ``trf.align.data``, the unit it belongs to (-1: none).
 
     The entries of a token are its character pieces, window after window, in
     order; the k-th piece of a token within one window is its k-th character.
+    sizes: ``token_unit_sizes(doc)``, where the caller has it already.
     """
     data = numpy.asarray(trf.align.dataXd, dtype="int64")
     lengths = numpy.asarray(trf.align.lengths, dtype="int64")
     if not len(data):
         return numpy.full(0, -1, dtype="i")
     width = trf.wordpieces.input_ids.shape[1] if trf.wordpieces.input_ids.size else 1
-    sizes = token_unit_sizes(doc)
+    sizes = token_unit_sizes(doc) if sizes is None else sizes
     n_chars = numpy.asarray([len(t.text) for t in doc], dtype="int64")
     # unit of every character of every token, flattened; whitespace characters -> -1
     # (a token's units cover all its characters, so the non-whitespace characters
@@ -70,14 +71,15 @@ def unit_vectors_forward(model: Model, docs: List[Doc], is_train: bool):
     trf_datas, bp_listener = listener(docs, is_train)
     outputs, caches = [], []
     for doc, trf in zip(docs, trf_datas):
-        n_units = sum(len(sizes) for sizes in token_unit_sizes(doc))
+        sizes = token_unit_sizes(doc)
+        n_units = sum(len(unit_sizes) for unit_sizes in sizes)
         if "last_hidden_state" not in trf.model_output or n_units == 0:
             outputs.append(numpy.zeros((n_units, model.get_dim("nO")), dtype="f"))
             caches.append(None)
             continue
         hidden = trf.model_output.last_hidden_state
         flat = hidden.reshape(-1, hidden.shape[-1])
-        units = piece_units(doc, trf)
+        units = piece_units(doc, trf, sizes)
         keep = units >= 0
         rows = numpy.asarray(trf.align.dataXd)[keep]
         units = units[keep]
