@@ -137,9 +137,10 @@ def test_each_window_is_encoded_exactly_as_that_text_alone(trained_nlp):
 
 
 def test_encoder_takes_a_long_document_a_few_windows_at_a_time(trained_nlp, monkeypatch):
-    """At inference the windows go through the encoder WINDOWS_PER_PASS at a time,
-    shortest first, each pass cut to its longest window (memory bounded whatever
-    the length, little padding), and are stored packed; every piece's vector equals
+    """At inference the windows go through the encoder at most WINDOWS_PER_PASS at
+    a time, shortest first, in passes of alike lengths, each pass cut to its
+    longest window (memory bounded whatever the length, little padding), and are
+    stored packed; every piece's vector equals
     that of one padded pass with a row per window, and so does the analysis."""
     from spacy_mtl.ml.models import char_transformer
 

@@ -2,7 +2,7 @@ import pytest
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from spacy_mtl.ml.models.char_transformer import piece_count, piece_windows, sentence_cuts, sentence_windows
+from spacy_mtl.ml.models.char_transformer import pass_groups, piece_count, piece_windows, sentence_cuts, sentence_windows
 from spacy_mtl.tokenizer import CharTokenizer, char_units
 
 BAD_INPUTS = [
@@ -75,3 +75,33 @@ def test_sentence_windows_cut_a_long_sentence_like_piece_windows():
     assert [s.text for s in spans[1:-1]] == [s.text for s in piece_windows([inner], 40, 10)[0]]
     assert {t.i for s in spans for t in s} == set(range(len(doc)))
     assert all(sum(piece_count(t) for t in s) <= 40 for s in spans)
+
+
+def _partitions(n):
+    """Every way to cut range(n) into consecutive non-empty runs."""
+    if n == 0:
+        yield []
+        return
+    for first in range(1, n + 1):
+        for rest in _partitions(n - first):
+            yield [(0, first)] + [(s + first, e + first) for s, e in rest]
+
+
+@pytest.mark.parametrize("lengths,max_windows,overhead", [
+    ([3, 4, 4, 9, 30, 31, 33, 100], 32, 48), ([3, 4, 4, 9, 30, 31, 33, 100], 3, 48),
+    ([5, 5, 5, 5, 5, 5], 32, 48), ([2, 50, 51, 52, 200], 32, 0), ([7], 32, 48), ([], 32, 48),
+])
+def test_pass_groups_cover_every_window_once_at_least_cost(lengths, max_windows, overhead):
+    """The encoder's passes cover the sorted windows in order, none over max_windows,
+    at the least padded pieces plus overhead of all ways to cut them (brute force)."""
+    def cost(passes):
+        return sum(overhead + (e - s) * lengths[e - 1] for s, e in passes)
+
+    passes = pass_groups(lengths, max_windows, overhead)
+    assert [i for s, e in passes for i in range(s, e)] == list(range(len(lengths)))
+    assert all(0 < e - s <= max_windows for s, e in passes)
+    allowed = [p for p in _partitions(len(lengths)) if all(e - s <= max_windows for s, e in p)]
+    assert cost(passes) == min(cost(p) for p in allowed)
+    # with alike lengths one pass is cheapest; with no overhead every distinct length gets its own
+    assert pass_groups([5] * 6, 32) == [(0, 6)]
+    assert pass_groups([2, 50, 200], 32, overhead=0) == [(0, 1), (1, 2), (2, 3)]
