@@ -102,6 +102,9 @@ def test_pass_groups_cover_every_window_once_at_least_cost(lengths, max_windows,
     assert all(0 < e - s <= max_windows for s, e in passes)
     allowed = [p for p in _partitions(len(lengths)) if all(e - s <= max_windows for s, e in p)]
     assert cost(passes) == min(cost(p) for p in allowed)
-    # with alike lengths one pass is cheapest; with no overhead every distinct length gets its own
+
+
+def test_pass_groups_join_alike_lengths_and_split_unlike_ones():
+    """With alike lengths one pass is cheapest; with no overhead every distinct length gets its own."""
     assert pass_groups([5] * 6, 32) == [(0, 6)]
     assert pass_groups([2, 50, 200], 32, overhead=0) == [(0, 1), (1, 2), (2, 3)]
