@@ -161,6 +161,61 @@ def test_encoder_takes_a_long_document_a_few_windows_at_a_time(trained_nlp, monk
     assert analysis(nlp(text)) == analysis(whole)
 
 
+def _encoder_step(trf, docs, hf_model):
+    """Hidden states of one training forward pass and the encoder's parameter
+    gradients for a fixed gradient on every aligned piece (the listeners send
+    none to padding, [CLS], [SEP] or spaces)."""
+    import torch
+    from transformers.file_utils import ModelOutput
+
+    output, backprop = trf.begin_update(docs)
+    hidden = output.model_output.last_hidden_state
+    d_hidden = torch.zeros_like(hidden).reshape(-1, hidden.shape[-1])
+    cells = torch.as_tensor(output.align.dataXd.ravel().astype("int64"))
+    d_hidden[cells] = torch.linspace(-1, 1, len(cells) * hidden.shape[-1]).reshape(len(cells), -1)
+    output.model_output = ModelOutput(output_0=d_hidden.reshape(hidden.shape))
+    backprop(output)
+    grads = {name: param.grad.clone() for name, param in params_with_grad(hf_model)}
+    hf_model.zero_grad(set_to_none=True)
+    return piece_vectors(hidden.detach().numpy(), output.align), grads
+
+
+def params_with_grad(hf_model):
+    return [(name, param) for name, param in hf_model.named_parameters() if param.grad is not None]
+
+
+def test_training_passes_of_alike_lengths_equal_one_padded_pass(trained_nlp, monkeypatch):
+    """In training the windows go through the encoder in passes of alike
+    lengths, laid out a row per window, and each pass gets back its own rows of
+    the gradient: with dropout off, every real piece's hidden state and every
+    encoder weight's gradient equal those of one pass padded to the longest window."""
+    import torch
+    from spacy_mtl.ml.models import char_transformer
+
+    nlp = spacy.load(trained_nlp[1])  # dropout is switched off below: not on the shared pipeline
+    trf = nlp.get_pipe("transformer").model
+    hf_model = trf.layers[0].shims[0]._model
+    for module in hf_model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+        if hasattr(module, "dropout_prob"):
+            module.dropout_prob = 0.0  # attention's own dropout, outside nn.Dropout
+    docs = [nlp.make_doc(t) for t in ("我爱北京天安门。他说我们明天去上海开会。好的。", "一二三四五六七八九十" * 4 + "。", "嗯。")]
+    real_groups = char_transformer.pass_groups
+    passes = []
+    monkeypatch.setattr(char_transformer, "WINDOWS_PER_PASS", 2)
+    monkeypatch.setattr(char_transformer, "pass_groups", lambda *a: passes.append(real_groups(*a)) or passes[-1])
+    in_passes, grads = _encoder_step(trf, docs, hf_model)
+    assert len(passes[0]) >= 3  # the 8+ windows took several passes
+    monkeypatch.setattr(char_transformer, "pass_groups", lambda lengths, *a: [(0, len(lengths))])
+    in_one, one_grads = _encoder_step(trf, docs, hf_model)
+    for mine, reference in zip(in_passes, in_one, strict=True):
+        numpy.testing.assert_allclose(mine, reference, atol=1e-5)
+    assert grads.keys() == one_grads.keys() and len(grads) > 10
+    for name, grad in grads.items():
+        numpy.testing.assert_allclose(grad.numpy(), one_grads[name].numpy(), atol=1e-5, err_msg=name)
+
+
 def test_biaffine_heads_label_only_the_decoded_cells(trained_nlp):
     """In prediction dep, sdp, con and amr decode the arc scores first and score
     labels only at the cells the decoder keeps: the same structure and cells as

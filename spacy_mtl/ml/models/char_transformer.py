@@ -15,14 +15,18 @@ a sentence reads the same inside a document as alone. A sentence (or, with
 windows that overlap by up to ``overlap`` pieces; a token seen in two windows
 is aligned to its pieces in both, and the poolers average them.
 
-In prediction each window is encoded alone and the results are stored packed:
-consecutive windows of a document share a row of the output, so a document of
-many short sentences does not keep a padded row per sentence.
+The encoder takes a batch's windows in passes of alike lengths (pass_groups),
+each pass padded only to its own longest window. In prediction the results
+are stored packed: consecutive windows of a document share a row of the
+output, so a document of many short sentences does not keep a padded row per
+sentence. In training they are laid out a row per window, and each pass gets
+back the gradient of its own rows.
 """
 import os
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy
+import torch
 from spacy.tokens import Doc, Span
 from spacy.util import registry
 from spacy_transformers.data_classes import FullTransformerBatch, WordpieceBatch
@@ -241,12 +245,16 @@ class Windows:
         return Ragged(numpy.asarray(flat, dtype="i"), numpy.asarray(lengths, dtype="i"))
 
 
+def row_per_window(windows: Windows, pad: int) -> Tuple[WordpieceBatch, Ragged]:
+    """Piece ids with window w in row w, and the token→piece alignment into those rows."""
+    places = [(w, 0) for w in range(len(windows.ids))]
+    wordpieces = windows.wordpieces(places, len(places), pad)
+    return wordpieces, windows.align(places, wordpieces.input_ids.shape[1])
+
+
 def encode_spans(pieces: PieceVocab, nested_spans: List[List[Span]], max_pieces: int) -> Tuple[WordpieceBatch, Ragged]:
     """Piece ids for every span, a row each, and the token→piece alignment, by construction."""
-    windows = Windows(pieces, nested_spans, max_pieces)
-    places = [(w, 0) for w in range(len(windows.ids))]
-    wordpieces = windows.wordpieces(places, len(places), pieces.pad)
-    return wordpieces, windows.align(places, wordpieces.input_ids.shape[1])
+    return row_per_window(Windows(pieces, nested_spans, max_pieces), pieces.pad)
 
 
 def pack_windows(windows: Windows, nested_spans: List[List[Span]], width: int):
@@ -272,7 +280,7 @@ def pack_windows(windows: Windows, nested_spans: List[List[Span]], width: int):
     return places, row_spans
 
 
-WINDOWS_PER_PASS = 32  # inference: the encoder sees at most this many windows at once
+WINDOWS_PER_PASS = 32  # the encoder sees at most this many windows at once
 # What one more encoder pass costs, in padded pieces: on 2 CPU cores a 4-piece
 # pass of the 6-layer e5-small took 8 ms, about what 50 pieces cost in a 32 x 32 pass
 PASS_OVERHEAD_PIECES = 48
@@ -329,6 +337,39 @@ def _predict_packed(transformer: Model, windows: Windows, places: List[Tuple[int
     return ModelOutput(last_hidden_state=hidden)
 
 
+def _train_passes(transformer: Model, windows: Windows, width: int, pad: int):
+    """Training: encode the windows in passes of alike lengths, as in prediction
+    (pass_groups), and lay the hidden states out a row per window:
+    [len(windows.ids), width, hidden], zero past each window's end. The
+    backprop hands every pass the gradient of its own rows.
+
+    One pass padded to the batch's longest window cost, on real training
+    batches, 4x the pieces and 11x the attention cells of the windows
+    themselves; with masked attention a window's states do not depend on the
+    padding, so the passes compute the same function for less."""
+    lengths = numpy.asarray([len(ids) for ids in windows.ids])
+    order = numpy.argsort(lengths, kind="stable")
+    hidden, passes = None, []
+    for start, end in pass_groups(lengths[order].tolist(), WINDOWS_PER_PASS):
+        rows = torch.as_tensor(order[start:end])
+        batch = windows.wordpieces([(j, 0) for j in range(len(rows))], len(rows), pad, which=rows.tolist())
+        output, backprop_pass = transformer(batch, True)
+        state = output.last_hidden_state
+        if hidden is None:
+            hidden = state.new_zeros((len(lengths), width, state.shape[-1]))
+        # the layout is a copy outside autograd: its gradient comes back through backprop below
+        hidden[rows, :state.shape[1]] = state.detach()
+        passes.append((rows, state.shape[1], backprop_pass))
+
+    def backprop(d_model_output: ModelOutput) -> None:
+        # the listeners send back one gradient, for the hidden states (the pooler output is not passed on)
+        d_hidden = next(iter(d_model_output.values()))
+        for rows, pass_width, backprop_pass in passes:
+            backprop_pass(ModelOutput(last_hidden_state=d_hidden[rows, :pass_width].contiguous()))
+
+    return ModelOutput(last_hidden_state=hidden), backprop
+
+
 def char_forward(model: TransformerModel, docs: List[Doc], is_train: bool):
     transformer = model.layers[0]
     if "pieces" not in model.attrs:
@@ -350,8 +391,8 @@ def char_forward(model: TransformerModel, docs: List[Doc], is_train: bool):
                                            wordpieces.input_ids.shape[1], pieces.pad)
         output = FullTransformerBatch(spans=row_spans, wordpieces=wordpieces, model_output=model_output, align=align)
         return output, lambda d: docs
-    wordpieces, align = encode_spans(pieces, nested_spans, model.attrs["max_pieces"])
-    model_output, bp_tensors = transformer(wordpieces, is_train)
+    wordpieces, align = row_per_window(windows, pieces.pad)
+    model_output, bp_tensors = _train_passes(transformer, windows, wordpieces.input_ids.shape[1], pieces.pad)
     output = FullTransformerBatch(spans=nested_spans, wordpieces=wordpieces, model_output=model_output, align=align)
 
     def backprop(d_output: FullTransformerBatch) -> List[Doc]:
