@@ -93,3 +93,31 @@ def test_probe_counts_boundaries_inside_pieces():
     sent = probe_encoder_input.Sentence(["北京", "大学", "好"], ["PROPN", "NOUN", "ADJ"], [False, False, False])
     where = {0: (1, 0), 1: (1, 3), 2: (2, 0), 3: (2, 2), 4: (2, 3)}  # pieces 北京 | 大学好
     assert probe_encoder_input.boundaries_inside_pieces([sent], [where]) == (1, 2)
+
+
+def test_train_memory_times_and_traces_each_variant(tiny_encoder, corpus_files, tmp_path):
+    """scripts/train_memory.py on the tiny pipeline: every variant runs in its
+    own process with its overrides and reports what it measured."""
+    import subprocess
+
+    from .conftest import tiny_config
+
+    config = tmp_path / "tiny.cfg"
+    tiny_config(tiny_encoder, *corpus_files).to_disk(config)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "project" / "scripts" / "train_memory.py"), str(config), "--steps", "2",
+         "--variant", "no trim:training.before_update=null",
+         "--variant", 'trim:training.before_update={"@callbacks":"spacy_mtl.release_freed_memory.v1","every":2}',
+         "--report", str(tmp_path / "report"), "--training.dropout", "0.0"],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert "--training.dropout 0.0" in report["command"]
+    assert list(report["results"]) == ["no trim", "trim"]
+    for row in report["results"].values():
+        assert row["steps"] == 2 and len(row["rss_mb"]) == 2
+        assert row["seconds_per_step_median"] > 0 and row["words_per_second"] > 0
+        assert row["peak_rss_mb"] >= max(row["rss_mb"]) * 0.99
+    table = (tmp_path / "report.md").read_text()
+    assert "| no trim |" in table and "| trim |" in table
+    assert "no trim: " in done.stdout and "trim: " in done.stdout
