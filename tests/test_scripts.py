@@ -118,6 +118,9 @@ def test_train_memory_times_and_traces_each_variant(tiny_encoder, corpus_files, 
         assert row["steps"] == 2 and len(row["rss_mb"]) == 2
         assert row["seconds_per_step_median"] > 0 and row["words_per_second"] > 0
         assert row["peak_rss_mb"] >= max(row["rss_mb"]) * 0.99
+        pad = row["padding"]
+        assert 0 < pad["pieces"] <= pad["passes_pieces"] <= pad["one_pass_pieces"]
+        assert 0 < pad["cells"] <= pad["passes_cells"] <= pad["one_pass_cells"]
     table = (tmp_path / "report.md").read_text()
-    assert "| no trim |" in table and "| trim |" in table
+    assert "| no trim |" in table and "| trim |" in table and "passes of alike lengths" in table
     assert "no trim: " in done.stdout and "trim: " in done.stdout

@@ -13,7 +13,9 @@ config's first STEPS + 1 training batches (seed fixed, so every variant sees
 the same ones) the way `spacy train` does, calling the config's
 before_update; the first update is a warm-up. It prints the median seconds per
 step, words per second, resident memory after steps 10, STEPS/2 and STEPS, and
-the peak (ru_maxrss); --report writes JSON and Markdown.
+the peak (ru_maxrss), and how much padding the encoder's passes add to the
+windows' own pieces and attention cells (one pass per batch against passes
+of alike lengths); --report writes JSON and Markdown.
 """
 import argparse
 import json
@@ -44,8 +46,27 @@ def rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * page / 2**20
 
+from spacy_mtl.ml.models import char_transformer as ct
+trf = nlp.get_pipe("transformer").model
+pieces = ct.PieceVocab(trf.tokenizer)
+padding = {"pieces": 0, "one_pass_pieces": 0, "passes_pieces": 0, "cells": 0, "one_pass_cells": 0, "passes_cells": 0}
+
+def count_padding(batch):
+    # the encoder's work on this batch: one pass padded to its longest window against passes of alike lengths
+    windows = ct.Windows(pieces, trf.attrs["get_spans"]([eg.predicted for eg in batch]), trf.attrs["max_pieces"])
+    lengths = sorted(len(ids) for ids in windows.ids)
+    groups = [(end - start, lengths[end - 1]) for start, end in ct.pass_groups(lengths, ct.WINDOWS_PER_PASS)]
+    padding["pieces"] += sum(lengths)
+    padding["cells"] += sum(n * n for n in lengths)
+    padding["one_pass_pieces"] += len(lengths) * lengths[-1]
+    padding["one_pass_cells"] += len(lengths) * lengths[-1] ** 2
+    padding["passes_pieces"] += sum(k * n for k, n in groups)
+    padding["passes_cells"] += sum(k * n * n for k, n in groups)
+
 seconds, words, rss = [], [], []
 for step, batch in zip(range(steps + 1), batches):
+    if step:
+        count_padding(batch)
     start = time.perf_counter()
     if T["before_update"] is not None:
         T["before_update"](nlp, {"step": step, "epoch": 0})
@@ -56,7 +77,7 @@ for step, batch in zip(range(steps + 1), batches):
         rss.append(rss_mb())
 print(json.dumps({"steps": len(seconds), "seconds_per_step_median": statistics.median(seconds),
                   "words_per_second": sum(words) / sum(seconds), "rss_mb": rss,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "padding": padding}))
 """
 
 
@@ -89,7 +110,12 @@ def describe(name: str, row: dict) -> str:
 def write_report(report: Path, header: str, results: dict) -> None:
     report.parent.mkdir(parents=True, exist_ok=True)
     report.with_suffix(".json").write_text(json.dumps({"command": header, "results": results}, indent=2))
+    padding = next(iter(results.values()))["padding"]  # the same batches for every variant
     lines = [f"# Training steps: time and memory", "", f"`{header}`", "",
+             "Encoder work on the timed steps' batches, against the windows' own pieces and attention cells: "
+             f"one pass padded to the longest window {padding['one_pass_pieces'] / padding['pieces']:.2f}x the pieces, "
+             f"{padding['one_pass_cells'] / padding['cells']:.2f}x the cells; passes of alike lengths "
+             f"{padding['passes_pieces'] / padding['pieces']:.2f}x and {padding['passes_cells'] / padding['cells']:.2f}x.", "",
              "| variant | s/step (median) | words/s | RSS after step 10 | RSS at the end | peak RSS |",
              "|---|---|---|---|---|---|"]
     for name, row in results.items():
