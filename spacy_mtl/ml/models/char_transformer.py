@@ -311,6 +311,17 @@ def pass_groups(lengths: Sequence[int], max_windows: int, overhead: int = PASS_O
     return passes[::-1]
 
 
+def _alike_length_passes(windows: Windows, pad: int):
+    """Yield (window indices, padded WordpieceBatch) for each encoder pass:
+    the windows shortest first, cut by pass_groups into passes of at most
+    WINDOWS_PER_PASS, each padded only to its own longest window."""
+    lengths = numpy.asarray([len(ids) for ids in windows.ids])
+    order = numpy.argsort(lengths, kind="stable")
+    for start, end in pass_groups(lengths[order].tolist(), WINDOWS_PER_PASS):
+        rows = order[start:end].tolist()
+        yield rows, windows.wordpieces([(j, 0) for j in range(len(rows))], len(rows), pad, which=rows)
+
+
 def _predict_packed(transformer: Model, windows: Windows, places: List[Tuple[int, int]], n_rows: int, width: int,
                     pad: int):
     """Encode every window on its own, shortest first, in passes of alike
@@ -322,18 +333,15 @@ def _predict_packed(transformer: Model, windows: Windows, places: List[Tuple[int
     (memory growing with the document), padding a three-piece sentence to the
     longest window would waste most of the work, and a row per window would
     store that padding for the whole document."""
-    lengths = numpy.asarray([len(ids) for ids in windows.ids])
-    order = numpy.argsort(lengths, kind="stable")
     hidden = None
-    for start, end in pass_groups(lengths[order].tolist(), WINDOWS_PER_PASS):
-        rows = order[start:end]
-        batch = windows.wordpieces([(j, 0) for j in range(len(rows))], len(rows), pad, which=rows)
+    for rows, batch in _alike_length_passes(windows, pad):
         state = transformer(batch, False)[0].last_hidden_state
         if hidden is None:
             hidden = state.new_zeros((n_rows, width, state.shape[-1]))
         for j, w in enumerate(rows):
             row, off = places[w]
-            hidden[row, off:off + lengths[w]] = state[j, :lengths[w]]
+            n = len(windows.ids[w])
+            hidden[row, off:off + n] = state[j, :n]
     return ModelOutput(last_hidden_state=hidden)
 
 
@@ -347,16 +355,13 @@ def _train_passes(transformer: Model, windows: Windows, width: int, pad: int):
     batches, 4x the pieces and 11x the attention cells of the windows
     themselves; with masked attention a window's states do not depend on the
     padding, so the passes compute the same function for less."""
-    lengths = numpy.asarray([len(ids) for ids in windows.ids])
-    order = numpy.argsort(lengths, kind="stable")
     hidden, passes = None, []
-    for start, end in pass_groups(lengths[order].tolist(), WINDOWS_PER_PASS):
-        rows = torch.as_tensor(order[start:end])
-        batch = windows.wordpieces([(j, 0) for j in range(len(rows))], len(rows), pad, which=rows.tolist())
+    for window_rows, batch in _alike_length_passes(windows, pad):
+        rows = torch.as_tensor(window_rows)
         output, backprop_pass = transformer(batch, True)
         state = output.last_hidden_state
         if hidden is None:
-            hidden = state.new_zeros((len(lengths), width, state.shape[-1]))
+            hidden = state.new_zeros((len(windows.ids), width, state.shape[-1]))
         # the layout is a copy outside autograd: its gradient comes back through backprop below
         hidden[rows, :state.shape[1]] = state.detach()
         passes.append((rows, state.shape[1], backprop_pass))
