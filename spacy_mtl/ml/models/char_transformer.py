@@ -351,10 +351,11 @@ def _train_passes(transformer: Model, windows: Windows, width: int, pad: int):
     [len(windows.ids), width, hidden], zero past each window's end. The
     backprop hands every pass the gradient of its own rows.
 
-    One pass padded to the batch's longest window cost, on real training
-    batches, 4x the pieces and 11x the attention cells of the windows
-    themselves; with masked attention a window's states do not depend on the
-    padding, so the passes compute the same function for less."""
+    One pass padded to the batch's longest window costs several times the
+    pieces and attention cells of the windows themselves (project/scripts/
+    train_memory.py counts both on real batches); with masked attention a
+    window's states do not depend on the padding, so the passes compute the
+    same function for less."""
     hidden, passes = None, []
     for window_rows, batch in _alike_length_passes(windows, pad):
         rows = torch.as_tensor(window_rows)
