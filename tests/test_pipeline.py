@@ -148,7 +148,8 @@ def test_encoder_takes_a_long_document_a_few_windows_at_a_time(trained_nlp, monk
     text = "今天北京下雨了。他说我们明天去上海开会。" * 8 + "嗯。"
     trf = nlp.get_pipe("transformer").model
     pieces = char_transformer.PieceVocab(trf.tokenizer)
-    wordpieces, align = char_transformer.encode_spans(pieces, trf.attrs["get_spans"]([nlp.make_doc(text)]), 510)
+    windows = char_transformer.Windows(pieces, trf.attrs["get_spans"]([nlp.make_doc(text)]), 510)
+    wordpieces, align = char_transformer.row_per_window(windows, pieces.pad)
     assert wordpieces.input_ids.shape[0] == 17
     one_pass = piece_vectors(trf.layers[0].predict(wordpieces).last_hidden_state.numpy(), align)
     whole = nlp(text)

@@ -252,11 +252,6 @@ def row_per_window(windows: Windows, pad: int) -> Tuple[WordpieceBatch, Ragged]:
     return wordpieces, windows.align(places, wordpieces.input_ids.shape[1])
 
 
-def encode_spans(pieces: PieceVocab, nested_spans: List[List[Span]], max_pieces: int) -> Tuple[WordpieceBatch, Ragged]:
-    """Piece ids for every span, a row each, and the token→piece alignment, by construction."""
-    return row_per_window(Windows(pieces, nested_spans, max_pieces), pieces.pad)
-
-
 def pack_windows(windows: Windows, nested_spans: List[List[Span]], width: int):
     """Places (row, offset) that pack consecutive windows of a doc into rows of
     at most ``width`` pieces, and the span of doc tokens each row covers. Two
