@@ -334,3 +334,53 @@ def test_threads_give_the_same_results_as_sequential_use(trained_nlp):
     with ThreadPoolExecutor(max_workers=4) as pool:
         threaded = list(pool.map(lambda t: analysis(nlp(t)), texts))
     assert threaded == sequential
+
+
+def test_cpu_autocast_only_where_bfloat16_is_fast(monkeypatch):
+    """The switch turns on CPU autocast to bf16 where oneDNN has fast bf16
+    kernels, and changes nothing where it is off or the CPU would emulate bf16."""
+    import torch
+    from spacy_mtl.ml import inference
+
+    with inference.cpu_autocast(False):
+        assert not torch.is_autocast_enabled("cpu")
+    with inference.cpu_autocast(True):
+        assert torch.is_autocast_enabled("cpu") == inference.cpu_has_fast_bfloat16()
+        if inference.cpu_has_fast_bfloat16():
+            assert torch.get_autocast_dtype("cpu") == torch.bfloat16
+    monkeypatch.setattr(inference, "cpu_has_fast_bfloat16", lambda: False)
+    with inference.cpu_autocast(True):
+        assert not torch.is_autocast_enabled("cpu")
+
+
+def test_cpu_bfloat16_is_one_config_switch_for_encoder_and_biaffine_heads(trained_nlp):
+    """system.cpu_bfloat16 reaches the encoder and the four biaffine heads of a
+    saved pipeline at load time; their products then run in bf16 (where the
+    CPU has fast bf16 kernels) while the heads still read float32 states close
+    to float32's, and every analysis stays well-formed with the text kept."""
+    import torch
+    from spacy_mtl.ml.inference import cpu_has_fast_bfloat16
+
+    _, saved = trained_nlp
+    exact = spacy.load(saved)
+    fast = spacy.load(saved, config={"system": {"cpu_bfloat16": True}})
+    assert bool(fast.get_pipe("transformer").model.attrs["cpu_bfloat16"]) is True
+    assert bool(exact.get_pipe("transformer").model.attrs["cpu_bfloat16"]) is False
+    for name in ("dep", "sdp", "con", "amr"):
+        assert bool(fast.get_pipe(name).model.attrs["cpu_bfloat16"]) is True
+    hf_model = fast.get_pipe("transformer").model.layers[0].shims[0]._model
+    seen = []
+    hook = hf_model.encoder.layer[0].attention.self.query.register_forward_hook(
+        lambda module, inputs, output: seen.append(output.dtype))
+    try:
+        docs = list(fast.pipe(TEXTS + BAD_INPUTS))
+    finally:
+        hook.remove()
+    assert seen and set(seen) == {torch.bfloat16 if cpu_has_fast_bfloat16() else torch.float32}
+    assert [d.text for d in docs] == TEXTS + BAD_INPUTS
+    for doc, ref in zip(fast.pipe(TEXTS[:3]), exact.pipe(TEXTS[:3])):  # batched alike: the same packed rows
+        assert doc._.trf_data.model_output.last_hidden_state.dtype == numpy.float32
+        numpy.testing.assert_allclose(doc._.trf_data.model_output.last_hidden_state,
+                                      ref._.trf_data.model_output.last_hidden_state, atol=0.1)
+        for token in doc:
+            assert token.head.i == token.i or token.head.sent == token.sent

@@ -124,3 +124,69 @@ def test_train_memory_times_and_traces_each_variant(tiny_encoder, corpus_files, 
     table = (tmp_path / "report.md").read_text()
     assert "| no trim |" in table and "| trim |" in table and "passes of alike lengths" in table
     assert "no trim: " in done.stdout and "trim: " in done.stdout
+
+
+def _settings_row(overrides, identical, las, words_per_second, ratio, rss):
+    return {"overrides": overrides, "identical_docs": identical,
+            "test": {"token_f": 0.9, "pos_acc": 0.8, "tag_acc": 0.8, "morph_acc": 0.9, "lemma_acc": 0.9,
+                     "uas": 0.7, "las": las, "ents_f": None},
+            "speed": {"words_per_second": words_per_second, "ratio": ratio, "seconds": [2.0, 2.2],
+                      "encoder_only_seconds": [1.0, 1.1], "above_encoder_seconds": [1.0, 1.1], "peak_rss_mb": rss,
+                      "per_component_seconds": [{"transformer": 1.0, "dep": 0.25}, {"transformer": 1.2, "dep": 0.35}]}}
+
+
+def test_compare_settings_table_reads_every_number_from_the_report():
+    import compare_settings
+
+    report = {"command": "python scripts/compare_settings.py m t out", "machine": "test box", "test_file": "t",
+              "docs": 500, "rounds": 2, "runs": 3, "variants": {
+                  "float32": _settings_row({}, 500, 0.6612, [1000.0, 1000.4], [2.0, 2.0], [900.0, 910.0]),
+                  "bf16": _settings_row({"system.cpu_bfloat16": True}, 487, 0.66, [1500.0, 1700.0], [2.5, 2.25],
+                                        [800.0, 800.0])}}
+    table = compare_settings.markdown(report)
+    # scores every variant has (UNER F is missing here: no column), in percent
+    assert "| float32 | as saved | 90.00 | 80.00 | 80.00 | 90.00 | 90.00 | 70.00 | 66.12 | 500 of 500 |" in table
+    assert "| bf16 | `system.cpu_bfloat16=true` | 90.00 | 80.00 | 80.00 | 90.00 | 90.00 | 70.00 | 66.00 | 487 of 500 |" in table
+    assert "UNER F" not in table
+    # speed: one value where the rounds agree once rounded, else the range
+    assert "| float32 | 1,000 | 2.00x | 1.00–1.10 s | 1.00–1.10 s | 900–910 MB |" in table
+    assert "| bf16 | 1,500–1,700 | 2.25–2.50x |" in table and "| 800 MB |" in table
+    assert "| float32 | 1.10 s | 0.30 s |" in table  # each component's median over the rounds
+
+
+def test_compare_settings_scores_and_times_each_variant(trained_nlp, corpus_files, tmp_path):
+    """scripts/compare_settings.py on the tiny pipeline: each variant loaded
+    with its overrides (dot notation), scored, compared doc by doc with the
+    first and timed; the first is identical to itself."""
+    import subprocess
+
+    _, saved = trained_nlp
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "project" / "scripts" / "compare_settings.py"), str(saved), str(corpus_files[1]),
+         str(tmp_path / "report"), "--variant", "float32:", "--variant", "bfloat16:system.cpu_bfloat16=true",
+         "--rounds", "1", "--runs", "1"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT / "project")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    rows = report["variants"]
+    assert list(rows) == ["float32", "bfloat16"]
+    assert rows["float32"]["overrides"] == {} and rows["bfloat16"]["overrides"] == {"system.cpu_bfloat16": True}
+    assert report["docs"] == 10 and rows["float32"]["identical_docs"] == 10
+    assert 0 <= rows["bfloat16"]["identical_docs"] <= 10
+    for row in rows.values():
+        assert 0 <= row["test"]["las"] <= 1 and 0 <= row["test"]["token_f"] <= 1
+        assert len(row["speed"]["ratio"]) == 1 and row["speed"]["words_per_second"][0] > 0
+    assert "| bfloat16 | `system.cpu_bfloat16=true` |" in (tmp_path / "report.md").read_text()
+
+
+def test_bench_bfloat16_table_reads_every_number_from_the_report():
+    import bench_bfloat16
+
+    report = {"machine": "test box", "onednn_bf16": True, "torch": "2.x", "threads": 2, "repeats": 15,
+              "encoder": "enc", "product_gflops": {"float32": 300.0, "bfloat16": 3000.0},
+              "passes_ms": {"float32": 150.0, "bf16, a region per pass": 120.0, "bf16, one autocast region": 75.0}}
+    table = bench_bfloat16.markdown(report)
+    assert "300 GFLOP/s in float32, 3,000 in bf16 (10.0x)" in table
+    assert "| float32 | 150.0 ms | 1.00x |" in table
+    assert "| bf16, a region per pass | 120.0 ms | 1.25x |" in table
+    assert "| bf16, one autocast region | 75.0 ms | 2.00x |" in table

@@ -26,7 +26,7 @@ from typing import Optional
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from evaluate import machine  # noqa: E402
+from evaluate import machine, write_report  # noqa: E402
 
 CNN = "spaCy CNN (efficiency config, jieba words)"
 TRF = "spaCy transformer (accuracy config, same encoder, jieba words)"
@@ -175,11 +175,7 @@ def main():
         else:
             systems[name] = jieba_row(refs, args.runs)
     report = {"machine": machine(), "systems": systems}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    md = markdown(report)
-    args.output.with_suffix(".md").write_text(md)
-    print(md)
+    print(write_report(report, args.output, markdown))
 
 
 if __name__ == "__main__":

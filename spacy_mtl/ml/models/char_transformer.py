@@ -35,7 +35,7 @@ from spacy_transformers.layers.transformer_model import init as trf_init
 from thinc.api import Model, Ragged
 from transformers.file_utils import ModelOutput
 
-from ..inference import TORCH_PREDICT_LOCK
+from ..inference import TORCH_PREDICT_LOCK, LoadTimeFlag, cpu_autocast
 
 META = "\u2581"
 
@@ -318,7 +318,7 @@ def _alike_length_passes(windows: Windows, pad: int):
 
 
 def _predict_packed(transformer: Model, windows: Windows, places: List[Tuple[int, int]], n_rows: int, width: int,
-                    pad: int):
+                    pad: int, bfloat16: bool = False):
     """Encode every window on its own, shortest first, in passes of alike
     lengths (pass_groups) of at most WINDOWS_PER_PASS, each pass cut to its
     longest window, and write the hidden states at the windows' places in a
@@ -329,14 +329,16 @@ def _predict_packed(transformer: Model, windows: Windows, places: List[Tuple[int
     longest window would waste most of the work, and a row per window would
     store that padding for the whole document."""
     hidden = None
-    for rows, batch in _alike_length_passes(windows, pad):
-        state = transformer(batch, False)[0].last_hidden_state
-        if hidden is None:
-            hidden = state.new_zeros((n_rows, width, state.shape[-1]))
-        for j, w in enumerate(rows):
-            row, off = places[w]
-            n = len(windows.ids[w])
-            hidden[row, off:off + n] = state[j, :n]
+    # one autocast region for all passes: it casts each weight to bf16 once, not once per pass
+    with cpu_autocast(bfloat16):
+        for rows, batch in _alike_length_passes(windows, pad):
+            state = transformer(batch, False)[0].last_hidden_state.float()
+            if hidden is None:
+                hidden = state.new_zeros((n_rows, width, state.shape[-1]))
+            for j, w in enumerate(rows):
+                row, off = places[w]
+                n = len(windows.ids[w])
+                hidden[row, off:off + n] = state[j, :n]
     return ModelOutput(last_hidden_state=hidden)
 
 
@@ -389,7 +391,8 @@ def char_forward(model: TransformerModel, docs: List[Doc], is_train: bool):
         align = windows.align(places, wordpieces.input_ids.shape[1])
         with TORCH_PREDICT_LOCK:
             model_output = _predict_packed(transformer, windows, places, len(wordpieces.lengths),
-                                           wordpieces.input_ids.shape[1], pieces.pad)
+                                           wordpieces.input_ids.shape[1], pieces.pad,
+                                           bool(model.attrs.get("cpu_bfloat16")))
         output = FullTransformerBatch(spans=row_spans, wordpieces=wordpieces, model_output=model_output, align=align)
         return output, lambda d: docs
     wordpieces, align = row_per_window(windows, pieces.pad)
@@ -410,16 +413,19 @@ def char_init(model: TransformerModel, X=None, Y=None):
 
 
 class CharTransformerModel(TransformerModel):
-    def __init__(self, name, get_spans, tokenizer_config, transformer_config, max_pieces, **kwargs):
+    def __init__(self, name, get_spans, tokenizer_config, transformer_config, max_pieces, cpu_bfloat16=False,
+                 **kwargs):
         super().__init__(name, get_spans, tokenizer_config, transformer_config, **kwargs)
         self._func = char_forward
         self.init = char_init
         self.attrs["max_pieces"] = max_pieces
+        self.attrs["cpu_bfloat16"] = LoadTimeFlag(cpu_bfloat16)  # a load-time setting: not saved
 
     def copy(self):
         copied = super().copy()
         copied._func, copied.init = char_forward, char_init
         copied.attrs["max_pieces"] = self.attrs["max_pieces"]
+        copied.attrs["cpu_bfloat16"] = LoadTimeFlag(self.attrs["cpu_bfloat16"])
         return copied
 
 
@@ -432,9 +438,18 @@ def create_char_transformer(
     max_pieces: int = 510,
     mixed_precision: bool = False,
     grad_scaler_config: dict = {},
+    cpu_bfloat16: bool = False,
 ) -> Model:
-    """``name`` is any HF encoder (hub name or local folder); ``max_pieces`` caps a window."""
+    """``name`` is any HF encoder (hub name or local folder); ``max_pieces`` caps a window.
+
+    ``mixed_precision`` is spacy-transformers' (CUDA autocast, fp16 with a grad
+    scaler). ``cpu_bfloat16`` is for prediction on a CPU: the encoder runs
+    under ``torch.autocast("cpu", bfloat16)`` (the hidden states handed to the
+    heads stay float32) where oneDNN has fast bf16 kernels (AMX or
+    AVX512-BF16), and nowhere else: elsewhere bf16 is emulated and slower, so
+    the flag then does nothing. Training stays float32: its passes are
+    small, and a training step under bf16 autocast was no faster here."""
     return CharTransformerModel(
-        name, get_spans, tokenizer_config, transformer_config, max_pieces,
+        name, get_spans, tokenizer_config, transformer_config, max_pieces, cpu_bfloat16=cpu_bfloat16,
         mixed_precision=mixed_precision, grad_scaler_config=grad_scaler_config,
     )
