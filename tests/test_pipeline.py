@@ -384,3 +384,26 @@ def test_cpu_bfloat16_is_one_config_switch_for_encoder_and_biaffine_heads(traine
                                       ref._.trf_data.model_output.last_hidden_state, atol=0.1)
         for token in doc:
             assert token.head.i == token.i or token.head.sent == token.sent
+
+
+def test_bfloat16_prediction_cuts_larger_passes(trained_nlp, monkeypatch):
+    """Under bf16 a piece costs less and a pass's fixed cost does not, so the
+    encoder weighs each pass as PASS_OVERHEAD_PIECES_BF16 pieces there, and
+    as PASS_OVERHEAD_PIECES in float32 and in training."""
+    from spacy_mtl.ml.inference import cpu_has_fast_bfloat16
+    from spacy_mtl.ml.models import char_transformer
+
+    _, saved = trained_nlp
+    real_groups, overheads = char_transformer.pass_groups, []
+    monkeypatch.setattr(char_transformer, "pass_groups",
+                        lambda lengths, most, overhead: overheads.append(overhead) or real_groups(lengths, most, overhead))
+    seen = {}
+    for bf16 in (False, True):
+        nlp = spacy.load(saved, config={"system": {"cpu_bfloat16": bf16}})
+        example = Example(nlp.make_doc(TEXTS[0]), nlp(TEXTS[0]))  # a prediction
+        nlp.update([example], sgd=Adam(0.0))  # and a training step
+        seen[bf16], overheads[:] = list(overheads), []
+    plain, fast = char_transformer.PASS_OVERHEAD_PIECES, char_transformer.PASS_OVERHEAD_PIECES_BF16
+    assert fast > plain
+    assert seen[False] == [plain, plain]
+    assert seen[True] == [fast if cpu_has_fast_bfloat16() else plain, plain]

@@ -190,3 +190,14 @@ def test_bench_bfloat16_table_reads_every_number_from_the_report():
     assert "| float32 | 150.0 ms | 1.00x |" in table
     assert "| bf16, a region per pass | 120.0 ms | 1.25x |" in table
     assert "| bf16, one autocast region | 75.0 ms | 2.00x |" in table
+
+
+def test_pass_overhead_table_marks_each_precisions_fastest():
+    import pass_overhead
+
+    report = {"command": "python scripts/pass_overhead.py m t out", "machine": "test box", "test": "t", "rounds": 5,
+              "seconds": {"float32": {"48": 2.66, "192": 2.701}, "bf16": {"48": 1.66, "192": 1.44}}}
+    table = pass_overhead.markdown(report)
+    assert "| precision | overhead 48 | overhead 192 |" in table
+    assert "| float32 | **2.66 s** | 2.70 s |" in table
+    assert "| bf16 | 1.66 s | **1.44 s** |" in table

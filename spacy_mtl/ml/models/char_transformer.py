@@ -35,7 +35,7 @@ from spacy_transformers.layers.transformer_model import init as trf_init
 from thinc.api import Model, Ragged
 from transformers.file_utils import ModelOutput
 
-from ..inference import TORCH_PREDICT_LOCK, LoadTimeFlag, cpu_autocast
+from ..inference import TORCH_PREDICT_LOCK, LoadTimeFlag, cpu_autocast, cpu_has_fast_bfloat16
 
 META = "\u2581"
 
@@ -279,6 +279,9 @@ WINDOWS_PER_PASS = 32  # the encoder sees at most this many windows at once
 # What one more encoder pass costs, in padded pieces: on 2 CPU cores a 4-piece
 # pass of the 6-layer e5-small took 8 ms, about what 50 pieces cost in a 32 x 32 pass
 PASS_OVERHEAD_PIECES = 48
+# Under bf16 (cpu_bfloat16) a piece costs less and a pass's fixed cost does not:
+# on 2 CPU cores 192 took 13% less encoder time than 48 (project/metrics/pass_overhead.md)
+PASS_OVERHEAD_PIECES_BF16 = 192
 
 
 def pass_groups(lengths: Sequence[int], max_windows: int, overhead: int = PASS_OVERHEAD_PIECES) -> List[Tuple[int, int]]:
@@ -306,13 +309,14 @@ def pass_groups(lengths: Sequence[int], max_windows: int, overhead: int = PASS_O
     return passes[::-1]
 
 
-def _alike_length_passes(windows: Windows, pad: int):
+def _alike_length_passes(windows: Windows, pad: int, overhead: int):
     """Yield (window indices, padded WordpieceBatch) for each encoder pass:
-    the windows shortest first, cut by pass_groups into passes of at most
-    WINDOWS_PER_PASS, each padded only to its own longest window."""
+    the windows shortest first, cut by pass_groups (with this per-pass
+    overhead) into passes of at most WINDOWS_PER_PASS, each padded only to
+    its own longest window."""
     lengths = numpy.asarray([len(ids) for ids in windows.ids])
     order = numpy.argsort(lengths, kind="stable")
-    for start, end in pass_groups(lengths[order].tolist(), WINDOWS_PER_PASS):
+    for start, end in pass_groups(lengths[order].tolist(), WINDOWS_PER_PASS, overhead):
         rows = order[start:end].tolist()
         yield rows, windows.wordpieces([(j, 0) for j in range(len(rows))], len(rows), pad, which=rows)
 
@@ -329,9 +333,11 @@ def _predict_packed(transformer: Model, windows: Windows, places: List[Tuple[int
     longest window would waste most of the work, and a row per window would
     store that padding for the whole document."""
     hidden = None
+    bfloat16 = bfloat16 and cpu_has_fast_bfloat16()
+    overhead = PASS_OVERHEAD_PIECES_BF16 if bfloat16 else PASS_OVERHEAD_PIECES
     # one autocast region for all passes: it casts each weight to bf16 once, not once per pass
     with cpu_autocast(bfloat16):
-        for rows, batch in _alike_length_passes(windows, pad):
+        for rows, batch in _alike_length_passes(windows, pad, overhead):
             state = transformer(batch, False)[0].last_hidden_state.float()
             if hidden is None:
                 hidden = state.new_zeros((n_rows, width, state.shape[-1]))
@@ -354,7 +360,7 @@ def _train_passes(transformer: Model, windows: Windows, width: int, pad: int):
     window's states do not depend on the padding, so the passes compute the
     same function for less."""
     hidden, passes = None, []
-    for window_rows, batch in _alike_length_passes(windows, pad):
+    for window_rows, batch in _alike_length_passes(windows, pad, PASS_OVERHEAD_PIECES):
         rows = torch.as_tensor(window_rows)
         output, backprop_pass = transformer(batch, True)
         state = output.last_hidden_state
