@@ -68,16 +68,22 @@ def _read_texts(args) -> List[str]:
     return texts
 
 
-def load_pipeline(name: str):
-    """spacy.load with an error a user can act on."""
+def load_pipeline(name: str, cpu_bfloat16: bool = False):
+    """spacy.load with an error a user can act on; ``cpu_bfloat16``: predict in
+    bf16 where the CPU runs it natively (ml.inference.use_cpu_bfloat16)."""
     import spacy
 
+    from .ml.inference import use_cpu_bfloat16
+
     try:
-        return spacy.load(name)
+        nlp = spacy.load(name)
     except OSError as err:
         msg.fail(f"Cannot load the pipeline {name!r}: it is neither an installed package nor a pipeline folder.",
                  "Install its wheel (pip install zh_mtl_base-*.whl) or pass the folder of a trained pipeline "
                  f"(e.g. project/training/mtl_base/model-best). ({err})", exits=1)
+    if cpu_bfloat16:
+        use_cpu_bfloat16(nlp)
+    return nlp
 
 
 def _parse(args) -> None:
@@ -87,7 +93,7 @@ def _parse(args) -> None:
     from .output import write_docs
     from .tasks import disabled_components
 
-    nlp = load_pipeline(args.model)
+    nlp = load_pipeline(args.model, args.cpu_bfloat16)
     texts = _read_texts(args)
     if not texts:
         msg.fail("no input: give texts as arguments, --input FILE, or pipe them on stdin", exits=1)
@@ -113,7 +119,11 @@ def _serve(args) -> None:
     from .server import serve
 
     serve(args.model, host=args.host, port=args.port, max_chars=args.max_chars, max_batch=args.max_batch,
-          timeout_s=args.timeout, ui=args.ui)
+          timeout_s=args.timeout, ui=args.ui, cpu_bfloat16=args.cpu_bfloat16)
+
+
+BF16_HELP = ("predict in bf16 on a CPU that runs it natively (AMX, AVX512-BF16): faster, scores within about "
+             "0.1 of float32; elsewhere no change")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a longer text is analysed in groups of whole sentences of about this many characters "
                             "and joined (bounded memory)")
     parse.add_argument("--progress", action="store_true", help="always show a progress bar (shown from 100 texts)")
+    parse.add_argument("--cpu-bfloat16", action="store_true", help=BF16_HELP)
     parse.set_defaults(func=_parse)
     srv = sub.add_parser("serve", help="REST server (FastAPI under uvicorn)")
     srv.add_argument("--model", "-m", default="zh_mtl_base")
@@ -162,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--max-batch", type=int, default=64, help="most texts per request")
     srv.add_argument("--timeout", type=float, default=60.0, help="seconds before a request gets 504")
     srv.add_argument("--ui", action="store_true", help="also serve the visualisation page at /")
+    srv.add_argument("--cpu-bfloat16", action="store_true", help=BF16_HELP)
     srv.set_defaults(func=_serve)
     return parser
 

@@ -72,9 +72,9 @@ def create_app(nlp: Language, *, max_chars: int = 100_000, max_batch: int = 64, 
     return app
 
 
-def serve(model: str, host: str = "127.0.0.1", port: int = 8000, **kwargs) -> None:
+def serve(model: str, host: str = "127.0.0.1", port: int = 8000, cpu_bfloat16: bool = False, **kwargs) -> None:
     import uvicorn
 
     from .__main__ import load_pipeline
 
-    uvicorn.run(create_app(load_pipeline(model), **kwargs), host=host, port=port)
+    uvicorn.run(create_app(load_pipeline(model, cpu_bfloat16), **kwargs), host=host, port=port)

@@ -26,6 +26,9 @@ def test_parse_json_conllu_and_stdin(trained_nlp, tmp_path):
     only_pos = spacy_mtl("parse", "-m", model, "--tasks", "pos", "你好")
     view = json.loads(only_pos.stdout)
     assert "pos" in view and "dep" not in view and "srl" not in view
+    bf16 = spacy_mtl("parse", "-m", model, "--cpu-bfloat16", "我爱北京天安门。")
+    assert bf16.returncode == 0, bf16.stderr
+    assert "".join(json.loads(bf16.stdout)["tok"]) == "我爱北京天安门。"
 
 
 def test_parse_reports_a_missing_model_clearly():
@@ -51,3 +54,15 @@ def test_readme_usage_examples_run_for_real(trained_nlp, tmp_path, monkeypatch):
     forced = page.split("**Custom dictionaries**")[1].split("prints")[1]
     assert "'北京大学'" in forced and "('北京大学', 'ORG')" in forced  # forced word and whitelisted entity
     assert '{"status":"ok"' in page and "HTTP 400" in page and '"docs":[{"tok":' in page
+
+
+def test_serve_passes_the_bf16_switch_to_the_loader(monkeypatch):
+    from spacy_mtl import __main__ as cli
+    from spacy_mtl import server
+
+    calls = []
+    monkeypatch.setattr(server, "serve", lambda model, **kwargs: calls.append((model, kwargs)))
+    cli.main(["serve", "-m", "some_model", "--cpu-bfloat16"])
+    cli.main(["serve", "-m", "some_model"])
+    assert [kwargs["cpu_bfloat16"] for _, kwargs in calls] == [True, False]
+    assert calls[0][0] == "some_model"

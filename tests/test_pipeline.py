@@ -407,3 +407,23 @@ def test_bfloat16_prediction_cuts_larger_passes(trained_nlp, monkeypatch):
     assert fast > plain
     assert seen[False] == [plain, plain]
     assert seen[True] == [fast if cpu_has_fast_bfloat16() else plain, plain]
+
+
+def test_use_cpu_bfloat16_switches_a_loaded_pipeline_whatever_its_config(trained_nlp):
+    """The runtime switch reaches the encoder and the four biaffine heads, also
+    in a pipeline whose models carry no flag at all (trained before it existed),
+    and turns off again; the config is left alone."""
+    from spacy_mtl.ml.inference import use_cpu_bfloat16
+
+    _, saved = trained_nlp
+    nlp = spacy.load(saved)
+    for name in ("transformer", "dep", "sdp", "con", "amr"):
+        nlp.get_pipe(name).model.attrs.pop("cpu_bfloat16", None)  # as in an older pipeline
+    before = [analysis(d) for d in nlp.pipe(TEXTS)]
+    assert use_cpu_bfloat16(nlp) == ["transformer", "dep", "sdp", "con", "amr"]
+    assert all(bool(nlp.get_pipe(name).model.attrs["cpu_bfloat16"]) for name in ("transformer", "dep", "sdp", "con", "amr"))
+    assert nlp.config["system"]["cpu_bfloat16"] is False
+    assert [d.text for d in nlp.pipe(TEXTS)] == TEXTS
+    use_cpu_bfloat16(nlp, False)
+    assert not any(bool(nlp.get_pipe(name).model.attrs["cpu_bfloat16"]) for name in ("transformer", "dep", "sdp", "con", "amr"))
+    assert [analysis(d) for d in nlp.pipe(TEXTS)] == before
