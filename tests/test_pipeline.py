@@ -427,3 +427,33 @@ def test_use_cpu_bfloat16_switches_a_loaded_pipeline_whatever_its_config(trained
     use_cpu_bfloat16(nlp, False)
     assert not any(bool(nlp.get_pipe(name).model.attrs["cpu_bfloat16"]) for name in ("transformer", "dep", "sdp", "con", "amr"))
     assert [analysis(d) for d in nlp.pipe(TEXTS)] == before
+
+
+def test_rounded_pass_shapes_leave_every_window_as_it_was(trained_nlp):
+    """Rounding a pass's shape up (extra [CLS][SEP] rows, extra padding
+    columns) changes no real window's hidden states: attention never looks
+    at padding, and no row is all padding."""
+    import torch
+    from spacy_mtl.ml.models import char_transformer as ct
+
+    nlp, _ = trained_nlp
+    trf = nlp.get_pipe("transformer").model
+    transformer, pieces = trf.layers[0], ct.PieceVocab(trf.tokenizer)
+    docs = [nlp.make_doc(t) for t in ("我爱北京天安门。他说我们明天去上海开会。好的。", "一二三四五六七八九十" * 3 + "。", "嗯。")]
+    windows = ct.Windows(pieces, trf.attrs["get_spans"](docs), trf.attrs["max_pieces"])
+
+    def states(step):
+        out = {}
+        for rows, batch in ct._alike_length_passes(windows, pieces.pad, 0, step):
+            assert batch.input_ids.shape[0] % step[0] == 0 and batch.input_ids.shape[1] % step[1] == 0
+            assert batch.attention_mask.any(axis=1).all()
+            with torch.no_grad():
+                hidden = transformer(batch, False)[0].last_hidden_state
+            for j, w in enumerate(rows):
+                out[w] = hidden[j, :len(windows.ids[w])].numpy()
+        return out
+
+    exact, rounded = states((1, 1)), states((4, 16))
+    assert exact.keys() == rounded.keys() == set(range(len(windows.ids)))
+    for w in exact:
+        numpy.testing.assert_allclose(rounded[w], exact[w], atol=1e-5)

@@ -201,3 +201,14 @@ def test_pass_overhead_table_marks_each_precisions_fastest():
     assert "| precision | overhead 48 | overhead 192 |" in table
     assert "| float32 | **2.66 s** | 2.70 s |" in table
     assert "| bf16 | 1.66 s | **1.44 s** |" in table
+
+
+def test_shape_memory_table_reads_every_number_from_the_report():
+    import shape_memory
+
+    report = {"command": "python scripts/shape_memory.py m t out", "machine": "test box", "test": "t", "variants": {
+        "float32": {"shape_step": None, "rows": [{"batch_size": 32, "seconds": 2.881, "rss_mb": 653.4},
+                                                 {"batch_size": 7, "seconds": 3.3, "rss_mb": 1653.0}]}}}
+    table = shape_memory.markdown(report)
+    assert "| variant | batch 32 | batch 7 |" in table
+    assert "| float32 | 653 MB, 2.88 s | 1,653 MB, 3.30 s |" in table

@@ -220,11 +220,13 @@ class Windows:
         self.strings.append(texts)
 
     def wordpieces(self, places: List[Tuple[int, int]], n_rows: int, pad: int,
-                   which: Optional[List[int]] = None) -> WordpieceBatch:
+                   which: Optional[List[int]] = None, width_step: int = 1) -> WordpieceBatch:
         """Padded arrays with window ``which[k]`` (default: every window, in order)
-        at (row, offset) = ``places[k]``."""
+        at (row, offset) = ``places[k]``, as wide as the longest row rounded up
+        to a multiple of ``width_step``."""
         which = range(len(self.ids)) if which is None else which
         width = max((off + len(self.ids[w]) for (_, off), w in zip(places, which)), default=0)
+        width = -(-width // width_step) * width_step
         input_ids = numpy.full((n_rows, width), pad, dtype="i")
         mask = numpy.zeros((n_rows, width), dtype="bool")
         strings: List[List[str]] = [[] for _ in range(n_rows)]
@@ -280,8 +282,12 @@ WINDOWS_PER_PASS = 32  # the encoder sees at most this many windows at once
 # pass of the 6-layer e5-small took 8 ms, about what 50 pieces cost in a 32 x 32 pass
 PASS_OVERHEAD_PIECES = 48
 # Under bf16 (cpu_bfloat16) a piece costs less and a pass's fixed cost does not:
-# on 2 CPU cores 192 took 13% less encoder time than 48 (project/metrics/pass_overhead.md)
-PASS_OVERHEAD_PIECES_BF16 = 192
+# on 2 CPU cores 384 took a quarter less encoder time than 48 (project/metrics/pass_overhead.md)
+PASS_OVERHEAD_PIECES_BF16 = 384
+# Under bf16 oneDNN keeps a compiled kernel, and its memory, for every matrix
+# shape it meets, so pass shapes are rounded up to these steps (rows, pieces)
+# there: without it, resident memory grew with every new batch size
+PASS_SHAPE_STEP_BF16 = (4, 16)
 
 
 def pass_groups(lengths: Sequence[int], max_windows: int, overhead: int = PASS_OVERHEAD_PIECES) -> List[Tuple[int, int]]:
@@ -309,16 +315,25 @@ def pass_groups(lengths: Sequence[int], max_windows: int, overhead: int = PASS_O
     return passes[::-1]
 
 
-def _alike_length_passes(windows: Windows, pad: int, overhead: int):
+def _alike_length_passes(windows: Windows, pad: int, overhead: int, shape_step: Tuple[int, int] = (1, 1)):
     """Yield (window indices, padded WordpieceBatch) for each encoder pass:
     the windows shortest first, cut by pass_groups (with this per-pass
     overhead) into passes of at most WINDOWS_PER_PASS, each padded only to
-    its own longest window."""
+    its own longest window. ``shape_step`` (rows, pieces): the pass's shape is
+    rounded up to multiples of these, extra rows holding an empty window
+    ([CLS][SEP]), so that fewer distinct shapes occur (see PASS_SHAPE_STEP_BF16)."""
     lengths = numpy.asarray([len(ids) for ids in windows.ids])
     order = numpy.argsort(lengths, kind="stable")
+    row_step, piece_step = shape_step
     for start, end in pass_groups(lengths[order].tolist(), WINDOWS_PER_PASS, overhead):
         rows = order[start:end].tolist()
-        yield rows, windows.wordpieces([(j, 0) for j in range(len(rows))], len(rows), pad, which=rows)
+        n_rows = -(-len(rows) // row_step) * row_step
+        batch = windows.wordpieces([(j, 0) for j in range(len(rows))], n_rows, pad, which=rows,
+                                   width_step=piece_step)
+        first = windows.ids[rows[0]]
+        batch.input_ids[len(rows):, :2] = (first[0], first[-1])  # [CLS][SEP]: no row is all padding
+        batch.attention_mask[len(rows):, :2] = True
+        yield rows, batch
 
 
 def _predict_packed(transformer: Model, windows: Windows, places: List[Tuple[int, int]], n_rows: int, width: int,
@@ -334,10 +349,10 @@ def _predict_packed(transformer: Model, windows: Windows, places: List[Tuple[int
     store that padding for the whole document."""
     hidden = None
     bfloat16 = bfloat16 and cpu_has_fast_bfloat16()
-    overhead = PASS_OVERHEAD_PIECES_BF16 if bfloat16 else PASS_OVERHEAD_PIECES
+    overhead, step = (PASS_OVERHEAD_PIECES_BF16, PASS_SHAPE_STEP_BF16) if bfloat16 else (PASS_OVERHEAD_PIECES, (1, 1))
     # one autocast region for all passes: it casts each weight to bf16 once, not once per pass
     with cpu_autocast(bfloat16):
-        for rows, batch in _alike_length_passes(windows, pad, overhead):
+        for rows, batch in _alike_length_passes(windows, pad, overhead, step):
             state = transformer(batch, False)[0].last_hidden_state.float()
             if hidden is None:
                 hidden = state.new_zeros((n_rows, width, state.shape[-1]))
