@@ -353,11 +353,11 @@ def test_cpu_autocast_only_where_bfloat16_is_fast(monkeypatch):
         assert not torch.is_autocast_enabled("cpu")
 
 
-def test_cpu_bfloat16_is_one_config_switch_for_encoder_and_biaffine_heads(trained_nlp):
-    """system.cpu_bfloat16 reaches the encoder and the four biaffine heads of a
-    saved pipeline at load time; their products then run in bf16 (where the
-    CPU has fast bf16 kernels) while the heads still read float32 states close
-    to float32's, and every analysis stays well-formed with the text kept."""
+def test_cpu_bfloat16_is_one_config_switch_for_the_encoder(trained_nlp):
+    """system.cpu_bfloat16 reaches the encoder of a saved pipeline at load time;
+    its products then run in bf16 (where the CPU has fast bf16 kernels) while
+    the heads still read float32 states close to float32's, and every analysis
+    stays well-formed with the text kept."""
     import torch
     from spacy_mtl.ml.inference import cpu_has_fast_bfloat16
 
@@ -366,8 +366,6 @@ def test_cpu_bfloat16_is_one_config_switch_for_encoder_and_biaffine_heads(traine
     fast = spacy.load(saved, config={"system": {"cpu_bfloat16": True}})
     assert bool(fast.get_pipe("transformer").model.attrs["cpu_bfloat16"]) is True
     assert bool(exact.get_pipe("transformer").model.attrs["cpu_bfloat16"]) is False
-    for name in ("dep", "sdp", "con", "amr"):
-        assert bool(fast.get_pipe(name).model.attrs["cpu_bfloat16"]) is True
     hf_model = fast.get_pipe("transformer").model.layers[0].shims[0]._model
     seen = []
     hook = hf_model.encoder.layer[0].attention.self.query.register_forward_hook(
@@ -410,22 +408,22 @@ def test_bfloat16_prediction_cuts_larger_passes(trained_nlp, monkeypatch):
 
 
 def test_use_cpu_bfloat16_switches_a_loaded_pipeline_whatever_its_config(trained_nlp):
-    """The runtime switch reaches the encoder and the four biaffine heads, also
-    in a pipeline whose models carry no flag at all (trained before it existed),
-    and turns off again; the config is left alone."""
+    """The runtime switch reaches the encoder, also in a pipeline whose encoder
+    carries no flag at all (trained before it existed), and turns off again;
+    the config is left alone."""
     from spacy_mtl.ml.inference import use_cpu_bfloat16
 
     _, saved = trained_nlp
     nlp = spacy.load(saved)
-    for name in ("transformer", "dep", "sdp", "con", "amr"):
-        nlp.get_pipe(name).model.attrs.pop("cpu_bfloat16", None)  # as in an older pipeline
+    encoder = nlp.get_pipe("transformer").model
+    encoder.attrs.pop("cpu_bfloat16")  # as in an older pipeline
     before = [analysis(d) for d in nlp.pipe(TEXTS)]
-    assert use_cpu_bfloat16(nlp) == ["transformer", "dep", "sdp", "con", "amr"]
-    assert all(bool(nlp.get_pipe(name).model.attrs["cpu_bfloat16"]) for name in ("transformer", "dep", "sdp", "con", "amr"))
+    assert use_cpu_bfloat16(nlp) == ["transformer"]
+    assert bool(encoder.attrs["cpu_bfloat16"]) is True
     assert nlp.config["system"]["cpu_bfloat16"] is False
     assert [d.text for d in nlp.pipe(TEXTS)] == TEXTS
     use_cpu_bfloat16(nlp, False)
-    assert not any(bool(nlp.get_pipe(name).model.attrs["cpu_bfloat16"]) for name in ("transformer", "dep", "sdp", "con", "amr"))
+    assert bool(encoder.attrs["cpu_bfloat16"]) is False
     assert [analysis(d) for d in nlp.pipe(TEXTS)] == before
 
 

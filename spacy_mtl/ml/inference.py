@@ -67,23 +67,21 @@ class LoadTimeFlag:
 
 def use_cpu_bfloat16(nlp, on: bool = True) -> List[str]:
     """Turn bf16 prediction on (or off) in a loaded pipeline, whatever its
-    config says: the shared encoder and every biaffine head (the models that
-    read a ``cpu_bfloat16`` flag). Works for pipelines trained before the
-    ``system.cpu_bfloat16`` setting existed; it changes nothing on disk or in
-    ``nlp.config``. Returns the names of the components switched."""
+    config says: the shared encoder (every CharTransformerModel). Works for
+    pipelines trained before the ``system.cpu_bfloat16`` setting existed; it
+    changes nothing on disk or in ``nlp.config``. Returns the names of the
+    components switched."""
     from .models.char_transformer import CharTransformerModel
 
     switched = []
     for name, component in nlp.pipeline:
         model = getattr(component, "model", None)
-        if model is None or not hasattr(model, "walk"):
-            continue
-        nodes = [node for node in model.walk()
-                 if isinstance(node, CharTransformerModel) or node.name == "biaffine_parser"]
-        for node in nodes:
-            node.attrs["cpu_bfloat16"] = LoadTimeFlag(on)
-        if nodes:
-            switched.append(name)
+        if isinstance(model, Model):
+            nodes = [node for node in model.walk() if isinstance(node, CharTransformerModel)]
+            for node in nodes:
+                node.attrs["cpu_bfloat16"] = LoadTimeFlag(on)
+            if nodes:
+                switched.append(name)
     return switched
 
 

@@ -7,7 +7,7 @@ from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
 
-from ..inference import TORCH_PREDICT_LOCK, LoadTimeFlag, cpu_autocast, predict_word_vectors
+from ..inference import TORCH_PREDICT_LOCK, predict_word_vectors
 
 
 class Biaffine(torch.nn.Module):
@@ -251,39 +251,36 @@ Decoder = Callable[[List[numpy.ndarray], List[Optional[numpy.ndarray]]], List[Tu
 
 
 def predict_parses(module: BiaffineScorer, inputs: List[numpy.ndarray], lengths: List[int], decode: Decoder,
-                   max_cells: int = 60_000, bfloat16: bool = False) -> List[Parse]:
+                   max_cells: int = 60_000) -> List[Parse]:
     """A ``Parse`` per chunk: arcs (and node labels) are scored for every
     position, the head's ``decode`` turns each length group's scores into
     structures and the cells they need labels for (one call per group, so a
     decoder may step its chunks together), and labels are scored at those
-    cells only (about n of the n² word pairs). ``bfloat16``: the products
-    run under ``cpu_autocast`` (see there)."""
+    cells only (about n of the n² word pairs)."""
     device = next(module.parameters()).device
     parses: List[Parse] = [None] * len(lengths)  # type: ignore[list-item]
-    # one autocast region for all groups: each weight is cast to bf16 once
-    with cpu_autocast(bfloat16):
-        for group in length_groups(lengths, max_cells):
-            # like thinc's PyTorchShim.predict: eval mode (no dropout) under the lock
-            with TORCH_PREDICT_LOCK, torch.no_grad():
-                was_training = module.training
-                module.eval()
-                try:
-                    x = module.positions(torch.from_numpy(_padded([inputs[i] for i in group])).to(device))
-                    arcs = module.arc_scores(x).float().cpu().numpy()
-                    nodes = module.node_scores(x).float().cpu().numpy() if hasattr(module, "node_scores") else None
-                    sizes = [lengths[i] + 1 for i in group]
-                    decoded = decode([arcs[b, :n, :n] for b, n in enumerate(sizes)],
-                                     [None if nodes is None else nodes[b, :n] for b, n in enumerate(sizes)])
-                    indices = cell_indices([cells for _, cells in decoded])
-                    ids = numpy.zeros(0, dtype="int32")
-                    if len(indices[0]):
-                        cells = tuple(torch.from_numpy(index).to(device) for index in indices)
-                        ids = module.label_scores(x, cells).argmax(-1).cpu().numpy().astype("int32")
-                finally:
-                    module.train(was_training)
-            ends = numpy.cumsum([len(cells) for _, cells in decoded])
-            for i, (structure, cells), end in zip(group, decoded, ends):
-                parses[i] = Parse(structure, list(cells), ids[end - len(cells):end])
+    for group in length_groups(lengths, max_cells):
+        # like thinc's PyTorchShim.predict: eval mode (no dropout) under the lock
+        with TORCH_PREDICT_LOCK, torch.no_grad():
+            was_training = module.training
+            module.eval()
+            try:
+                x = module.positions(torch.from_numpy(_padded([inputs[i] for i in group])).to(device))
+                arcs = module.arc_scores(x).float().cpu().numpy()
+                nodes = module.node_scores(x).float().cpu().numpy() if hasattr(module, "node_scores") else None
+                sizes = [lengths[i] + 1 for i in group]
+                decoded = decode([arcs[b, :n, :n] for b, n in enumerate(sizes)],
+                                 [None if nodes is None else nodes[b, :n] for b, n in enumerate(sizes)])
+                indices = cell_indices([cells for _, cells in decoded])
+                ids = numpy.zeros(0, dtype="int32")
+                if len(indices[0]):
+                    cells = tuple(torch.from_numpy(index).to(device) for index in indices)
+                    ids = module.label_scores(x, cells).argmax(-1).cpu().numpy().astype("int32")
+            finally:
+                module.train(was_training)
+        ends = numpy.cumsum([len(cells) for _, cells in decoded])
+        for i, (structure, cells), end in zip(group, decoded, ends):
+            parses[i] = Parse(structure, list(cells), ids[end - len(cells):end])
     return parses
 
 
@@ -302,8 +299,7 @@ def parser_forward(model: Model, X, is_train: bool):
     inputs = [vectors[d][s:e] for d, s, e in chunks]
     lengths = [e - s for _, s, e in chunks]
     if not is_train:
-        return (chunks, predict_parses(scorer.shims[0]._model, inputs, lengths, decode,
-                                       bfloat16=bool(model.attrs.get("cpu_bfloat16")))), None
+        return (chunks, predict_parses(scorer.shims[0]._model, inputs, lengths, decode)), None
     # the head's update() names each chunk's gold label cells: only those get label scores
     cells = model.attrs.get("label_cells")
     if cells is not None and len(cells) != len(chunks):
@@ -364,7 +360,7 @@ def resize_parser(model: Model, n_labels: int) -> None:
 @registry.architectures("spacy_mtl.BiaffineParser.v1")
 def build_biaffine_parser_model(
     tok2vec: Model, width: Optional[int] = None, arc_width: int = 256, label_width: int = 128,
-    dropout: float = 0.2, max_words: int = 200, cpu_bfloat16: bool = False,
+    dropout: float = 0.2, max_words: int = 200,
 ) -> Model:
     """In training: chunks (doc, start, end), and per chunk arc scores [n+1, n+1]
     and label scores [n+1, n+1, L] (or ``CellLabels`` at the cells the head names
@@ -373,14 +369,11 @@ def build_biaffine_parser_model(
 
     width: the encoder's hidden size (None: measured at initialization).
     max_words: longer sentences are parsed in pieces of this many words.
-    cpu_bfloat16: in prediction, the scorer's products run in bf16 on a CPU
-    with fast bf16 kernels (``ml.inference.cpu_autocast``); training is float32.
     """
     model = Model(
         "biaffine_parser", parser_forward, init=parser_init, layers=[tok2vec],
         attrs={
             "max_words": max_words, "n_labels": 1, "resize": resize_parser,
-            "cpu_bfloat16": LoadTimeFlag(cpu_bfloat16),  # a load-time setting: not saved
             "scorer_cfg": {"width": width, "arc_width": arc_width, "label_width": label_width, "dropout": dropout},
         },
     )
@@ -391,12 +384,12 @@ def build_biaffine_parser_model(
 @registry.architectures("spacy_mtl.AMRParser.v1")
 def build_amr_parser_model(
     tok2vec: Model, width: Optional[int] = None, arc_width: int = 256, label_width: int = 128,
-    dropout: float = 0.2, max_words: int = 200, cpu_bfloat16: bool = False,
+    dropout: float = 0.2, max_words: int = 200,
 ) -> Model:
     """The biaffine parser plus a concept classifier per word: chunks, arc scores
     [n+1, n+1], relation scores [n+1, n+1, L] and concept scores [n+1, C] per chunk
     (C is set from the component's concept list)."""
-    model = build_biaffine_parser_model(tok2vec, width, arc_width, label_width, dropout, max_words, cpu_bfloat16)
+    model = build_biaffine_parser_model(tok2vec, width, arc_width, label_width, dropout, max_words)
     model.attrs["scorer_cfg"]["n_node_labels"] = 1
     resize_parser(model, 1)
     return model
