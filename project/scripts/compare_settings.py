@@ -14,7 +14,6 @@ round so that drift on a noisy machine hits all alike. Writes NAME.json and
 NAME.md; `compare_settings.py --render metrics/NAME.json` writes the Markdown
 again from the JSON.
 """
-import argparse
 import json
 import shlex
 import statistics
@@ -25,7 +24,8 @@ from typing import Any, Dict, List
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from evaluate import machine, measure_speed, parse_overrides, render_again, score_model, write_report  # noqa: E402
+from evaluate import (machine, measure_speed, model_test_output_parser, parse_overrides,  # noqa: E402
+                      render_again, score_model, write_report)
 
 SCORES = [("token_f", "tokens F"), ("pos_acc", "UPOS"), ("tag_acc", "XPOS"), ("morph_acc", "UFeats"),
           ("lemma_acc", "lemma"), ("uas", "UAS"), ("las", "LAS"), ("ents_f", "UNER F"),
@@ -98,10 +98,7 @@ def markdown(report: dict) -> str:
 def main():
     if render_again(sys.argv, markdown):
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", type=Path)
-    parser.add_argument("test", type=Path)
-    parser.add_argument("output", type=Path, help="report path without suffix")
+    parser = model_test_output_parser(__doc__)
     parser.add_argument("--variant", action="append", required=True, help="NAME:KEY=VALUE;...")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)

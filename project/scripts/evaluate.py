@@ -209,6 +209,15 @@ def parse_overrides(items) -> Dict[str, Any]:
     return overrides
 
 
+def model_test_output_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments the measuring scripts share: MODEL TEST.spacy OUTPUT (a report path without suffix)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", type=Path)
+    parser.add_argument("test", type=Path)
+    parser.add_argument("output", type=Path, help="report path without suffix")
+    return parser
+
+
 def render_again(argv, render=None) -> bool:
     """``--render NAME.json``: write NAME.md again from the report's JSON (nothing
     is measured again) and say so; False when argv asks for something else."""

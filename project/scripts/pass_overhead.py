@@ -11,7 +11,6 @@ encoder alone runs over TEST's texts (nlp.pipe, batch size 32, after a
 64-sentence warm-up) once per overhead per round, the overheads interleaved;
 medians over the rounds. Writes NAME.json and NAME.md.
 """
-import argparse
 import json
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from evaluate import machine, render_again, write_report  # noqa: E402
+from evaluate import machine, model_test_output_parser, render_again, write_report  # noqa: E402
 
 SNIPPET = """
 import json, statistics, sys, time
@@ -59,10 +58,7 @@ def markdown(report: dict) -> str:
 def main():
     if render_again(sys.argv, markdown):
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", type=Path)
-    parser.add_argument("test", type=Path)
-    parser.add_argument("output", type=Path, help="report path without suffix")
+    parser = model_test_output_parser(__doc__)
     parser.add_argument("--overheads", default="24,48,96,192,384")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()

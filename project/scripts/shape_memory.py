@@ -12,7 +12,6 @@ bf16 with every pass shape as it comes (PASS_SHAPE_STEP_BF16 = (1, 1)); bf16
 with the shapes rounded up as the encoder does (its PASS_SHAPE_STEP_BF16).
 Writes NAME.json and NAME.md.
 """
-import argparse
 import json
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from evaluate import machine, render_again, write_report  # noqa: E402
+from evaluate import machine, model_test_output_parser, render_again, write_report  # noqa: E402
 
 SNIPPET = """
 import json, sys, time
@@ -63,10 +62,7 @@ def markdown(report: dict) -> str:
 def main():
     if render_again(sys.argv, markdown):
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", type=Path)
-    parser.add_argument("test", type=Path)
-    parser.add_argument("output", type=Path, help="report path without suffix")
+    parser = model_test_output_parser(__doc__)
     parser.add_argument("--batch-sizes", default="32,7,13,29,3,17,23,11,5,31")
     parser.add_argument("--all-components", action="store_true", help="run the whole pipeline, not the encoder alone")
     args = parser.parse_args()
