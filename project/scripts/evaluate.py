@@ -231,10 +231,7 @@ def render_again(argv, render=None) -> bool:
 def main():
     if render_again(sys.argv):
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", type=Path)
-    parser.add_argument("test", type=Path)
-    parser.add_argument("output", type=Path, help="report path without suffix")
+    parser = model_test_output_parser(__doc__)
     parser.add_argument("--speed-runs", type=int, default=3, help="0: scores only")
     parser.add_argument("--sdp-test", type=Path, default=None, help="SemEval test .spacy (scored if the pipeline has sdp)")
     parser.add_argument("--con-test", type=Path, default=None, help="treebank test .spacy (scored if the pipeline has con)")
