@@ -73,7 +73,7 @@ def load_pipeline(name: str, cpu_bfloat16: bool = False):
     bf16 where the CPU runs it natively (ml.inference.use_cpu_bfloat16)."""
     import spacy
 
-    from .ml.inference import use_cpu_bfloat16
+    from .ml.inference import freeze_loaded_objects, use_cpu_bfloat16
 
     try:
         nlp = spacy.load(name)
@@ -83,6 +83,7 @@ def load_pipeline(name: str, cpu_bfloat16: bool = False):
                  f"(e.g. project/training/mtl_base/model-best). ({err})", exits=1)
     if cpu_bfloat16:
         use_cpu_bfloat16(nlp)
+    freeze_loaded_objects()  # (the process parses from now on: see its docstring)
     return nlp
 
 

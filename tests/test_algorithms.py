@@ -145,6 +145,26 @@ def test_crf_marginals_and_viterbi_against_enumeration(seed):
     assert tuple(crf_viterbi(em, tr, st, en)) == seqs[int(scores.argmax())]
 
 
+def test_crf_viterbi_many_equals_one_at_a_time():
+    """Stepped together, longest first, each sequence gets crf_viterbi's own
+    path: lengths 0 and 1, ties (integer scores) and forbidden moves included."""
+    from spacy_mtl.algorithms.crf import crf_viterbi, crf_viterbi_many
+
+    rng = numpy.random.default_rng(11)
+    T = 5
+    trans, start, end = rng.normal(size=(T, T)), rng.normal(size=T), rng.normal(size=T)
+    trans[1, 2] = start[3] = end[0] = -1e4
+    seqs = [rng.normal(size=(n, T)) for n in (4, 0, 1, 17, 3, 1, 9, 0)]
+    seqs += [rng.integers(-2, 2, size=(n, T)).astype("float64") for n in (6, 2, 11)]
+    together = crf_viterbi_many(seqs, trans, start, end)
+    assert together == [crf_viterbi(em, trans, start, end) for em in seqs]
+    # integer potentials: many equal candidates, where both take the first best predecessor
+    int_trans, int_start, int_end = (numpy.round(a) for a in (trans, start, end))
+    assert crf_viterbi_many(seqs, int_trans, int_start, int_end) == [crf_viterbi(em, int_trans, int_start, int_end) for em in seqs]
+    assert crf_viterbi_many([], trans, start, end) == []
+    assert crf_viterbi_many([numpy.zeros((0, T))], trans, start, end) == [[]]
+
+
 def test_bioes_constraints_and_spans():
     from spacy_mtl.algorithms.crf import bioes_constraints, bioes_to_spans, crf_viterbi, spans_to_bioes
 

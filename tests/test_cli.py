@@ -66,3 +66,13 @@ def test_serve_passes_the_bf16_switch_to_the_loader(monkeypatch):
     cli.main(["serve", "-m", "some_model"])
     assert [kwargs["cpu_bfloat16"] for _, kwargs in calls] == [True, False]
     assert calls[0][0] == "some_model"
+
+
+def test_the_cli_loader_freezes_what_is_loaded(trained_nlp):
+    """load_pipeline (parse, serve) leaves the loaded objects to the permanent
+    generation: the collector no longer scans them while parsing."""
+    out = subprocess.run([sys.executable, "-c", "import gc; from spacy_mtl.__main__ import load_pipeline; "
+                          f"nlp = load_pipeline({str(trained_nlp[1])!r}); print(gc.get_freeze_count())"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) > 100_000  # torch, spaCy, transformers and the pipeline

@@ -235,3 +235,37 @@ def test_renderers_draw_every_word_phrase_and_concept():
     svg, penman_text = view.split("<pre>")
     assert all(f"/{c}<" in svg for c in ("i", "love-01", "city")) and svg.count(":ARG") == 2
     assert "(北京)" in svg and penman_text.startswith("(l / love-01 :ARG0 (i / i) :ARG1 (c / city))")
+
+
+def test_decoding_knobs_change_what_is_kept_and_are_saved(trained_nlp, tmp_path):
+    """con's span_threshold, amr's no_concept_penalty and srl's no_predicate_penalty:
+    0 decodes as before; a lower threshold or a higher penalty keeps at least as
+    much (more spans, concepts, predicates); the values are saved with the pipeline."""
+    import spacy
+
+    from spacy_mtl.algorithms.trees import tree_spans
+
+    nlp = spacy.load(trained_nlp[1])  # a copy: the shared pipeline stays as it is
+    texts = ["我爱北京天安门。今天天气很好！", "他说我们明天去上海，然后回到北京。"]
+    with nlp.select_pipes(disable=["con", "amr", "srl"]):
+        docs = list(nlp.pipe(texts))
+    con, amr, srl = (nlp.get_pipe(n) for n in ("con", "amr", "srl"))
+
+    def counts():
+        out = [list(p.pipe(docs)) for p in (con, amr, srl)]
+        spans = sum(len(tree_spans(t)) for d in out[0] for t in d._.con)
+        concepts = sum(sum(1 for t in g["triples"] if t[1] == ":instance") for d in out[1] for g in d._.amr)
+        predicates = sum(len(d._.srl) for d in out[2])
+        return spans, concepts, predicates, [d._.to_dict() for d in out[2]]
+
+    assert (con.cfg["span_threshold"], amr.cfg["no_concept_penalty"], srl.cfg["no_predicate_penalty"]) == (0.0, 0.0, 0.0)
+    base = counts()
+    assert base[3] == [d._.to_dict() for d in nlp.pipe(texts)]  # 0: the pipeline's own output
+    con.cfg["span_threshold"], amr.cfg["no_concept_penalty"], srl.cfg["no_predicate_penalty"] = -30.0, 30.0, 30.0
+    loose = counts()
+    assert all(a >= b for a, b in zip(loose[:3], base[:3])) and loose[2] == sum(len(d) for d in docs)
+    nlp.to_disk(tmp_path / "m")
+    again = spacy.load(tmp_path / "m")
+    assert again.get_pipe("con").cfg["span_threshold"] == -30.0
+    assert again.get_pipe("amr").cfg["no_concept_penalty"] == 30.0
+    assert again.get_pipe("srl").cfg["no_predicate_penalty"] == 30.0

@@ -113,3 +113,23 @@ def test_an_update_on_cells_moves_the_weights_as_the_full_label_tensor_does(trai
     assert any(v.abs().sum() > 0 for k, v in on_cells.items() if k.startswith("sdp.rel."))
     for key in on_full:
         torch.testing.assert_close(on_cells[key], on_full[key], rtol=1e-4, atol=1e-6, msg=key)
+
+
+def test_sentence_bounds_are_doc_sents():
+    """Read from the sentence-start array, the bounds are ``doc.sents``' for
+    any mix of set, unset and missing starts, and from a parse's heads."""
+    from spacy.tokens import Doc
+    from spacy.vocab import Vocab
+
+    from spacy_mtl.ml.models.biaffine import sentence_bounds
+
+    vocab, rng = Vocab(), numpy.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 12))
+        starts = [bool(rng.integers(0, 2)) if rng.random() < 0.8 else None for _ in range(n)]
+        doc = Doc(vocab, words=[chr(0x4E00 + i) for i in range(n)], sent_starts=starts)
+        expected = [(s.start, s.end) for s in doc.sents] if doc.has_annotation("SENT_START") else [(0, n)]
+        assert sentence_bounds(doc) == expected
+    parsed = Doc(vocab, words=list("abcde"), heads=[1, 1, 1, 4, 4], deps=["x"] * 5)
+    assert sentence_bounds(parsed) == [(0, 3), (3, 5)]
+    assert sentence_bounds(Doc(vocab, words=[])) == [(0, 0)]

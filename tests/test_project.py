@@ -1,4 +1,4 @@
-"""The project workflow end to end with the tiny encoder: convert → train → package → install → load."""
+"""The project workflow end to end with the tiny encoder: convert → train → tune → package → install → load."""
 import json
 import shutil
 import subprocess
@@ -38,7 +38,7 @@ def test_workflow_builds_a_wheel_that_loads_in_a_fresh_process(tiny_encoder, tmp
         "encoder": str(tiny_encoder), "corpora": str(CORPORA), "name": "mtl_tiny", "max_steps": 2, "limit": 16,
     })
     srsly.write_yaml(project / "project.yml", config)
-    for command in ("convert", "train", "package"):
+    for command in ("convert", "train", "tune", "package"):
         spacy_project(command, project)
     wheels = list((project / "packages").glob("zh_mtl_tiny-*/dist/zh_mtl_tiny-0.1.0-py3-none-any.whl"))
     assert len(wheels) == 1
@@ -51,8 +51,10 @@ def test_workflow_builds_a_wheel_that_loads_in_a_fresh_process(tiny_encoder, tmp
                          env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "'dep'" in out.stdout and str(site) in out.stdout
-    # the installed wheel predicts exactly what the trained folder predicts
-    source = subprocess.run([sys.executable, "-c", LOAD, str(project / "training" / "mtl_tiny" / "model-best"), texts],
+    # the installed wheel predicts exactly what the tuned folder (the trained one, decoding tuned on dev) predicts
+    tuned = project / "training" / "mtl_tiny" / "model-tuned"
+    assert (project / "metrics" / "mtl_tiny_decoding.md").exists()
+    source = subprocess.run([sys.executable, "-c", LOAD, str(tuned), texts],
                             capture_output=True, text=True, env=env, cwd=tmp_path)
     assert source.returncode == 0, source.stderr[-3000:]
     assert json.loads(out.stdout.splitlines()[-1]) == json.loads(source.stdout.splitlines()[-1])

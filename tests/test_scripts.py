@@ -212,3 +212,38 @@ def test_shape_memory_table_reads_every_number_from_the_report():
     table = shape_memory.markdown(report)
     assert "| variant | batch 32 | batch 7 |" in table
     assert "| float32 | 653 MB, 2.88 s | 1,653 MB, 3.30 s |" in table
+
+
+def test_tune_decoding_keeps_the_best_dev_score_nearest_the_default(monkeypatch):
+    """tune_head scores every grid value with the head's own scorer and keeps
+    the best, the value nearest 0 among equal scores; the report says both."""
+    import tune_decoding
+
+    class Head:
+        cfg = {"span_threshold": 0.0}
+
+        def pipe(self, docs):
+            return docs
+
+        def scorer(self, examples):  # con_f by threshold: best (0.6) at -1 and at -2
+            return {"con_f": {-2.0: 0.6, -1.0: 0.6, 0.0: 0.5}.get(self.cfg["span_threshold"], 0.1), "con_p": 0.7,
+                    "con_r": None}
+
+    class Meta:
+        factory, default_score_weights = "mtl_con", {"con_f": 1.0, "con_p": 0.0, "con_r": 0.0}
+
+    class Pipeline:
+        def get_pipe(self, name):
+            return head
+
+        def get_pipe_meta(self, name):
+            return Meta()
+
+    head = Head()
+    monkeypatch.setattr(tune_decoding, "dev_docs", lambda nlp, name, path, gold_words, limit: ([], []))
+    result = tune_decoding.tune_head(Pipeline(), "con", "dev.spacy", 0)
+    assert result["chosen"] == -1.0 and head.cfg["span_threshold"] == -1.0
+    assert result["default_score"] == 0.5 and result["chosen_score"] == 0.6
+    assert [r["value"] for r in result["rows"]] == tune_decoding.KNOBS["mtl_con"].grid
+    table = tune_decoding.markdown({"model": "m", "output": "o", "machine": "box", "heads": {"con": result}})
+    assert "con_f 50.00 at 0 → 60.00 at -1" in table and "| -1 (chosen) | 70.00 | – | 60.00 |" in table

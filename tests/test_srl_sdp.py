@@ -6,7 +6,6 @@ import pytest
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.vocab import Vocab
-from thinc.api import Model
 
 import spacy_mtl.pipeline.srl as srl_module
 from spacy_mtl.algorithms.crf import bioes_to_spans, crf_viterbi
@@ -158,22 +157,15 @@ def test_srl_scores_many_predicates_in_one_call_as_one_call_each(trained_nlp, mo
     with nlp.select_pipes(disable=["srl"]):
         docs = list(nlp.pipe(["今天北京下雨了。他说：“我们明天去上海！”", "我爱北京天安门。", ""]))
 
-    def every_even_word(model, X, is_train):  # predicate classes: sense 1 at even words, else none
-        probs = numpy.zeros((len(X), len(srl.cfg["senses"])), dtype="f")
-        probs[:, 0] = 1.0
-        probs[::2, 0], probs[::2, 1] = 0.0, 1.0
-        return probs, None
+    def every_even_word(predicates, X, no_predicate_penalty):  # predicate classes: sense 1 at even words, else none
+        return (numpy.arange(len(X)) % 2 == 0).astype("int64")
 
-    predicates = srl.model.layers[1]
-    srl.model.layers[1] = Model("every_even_word", every_even_word)
-    try:
-        expected = _one_call_per_predicate(srl, docs, lambda p: p % 2 == 0)
-        assert sum(len(f) for f in expected) > 5
-        assert srl.predict(docs) == expected
-        monkeypatch.setattr(srl_module, "MAX_ROWS", 7)  # many blocks, some of a single predicate
-        assert srl.predict(docs) == expected
-    finally:
-        srl.model.layers[1] = predicates
+    monkeypatch.setattr(srl_module, "predicate_classes", every_even_word)
+    expected = _one_call_per_predicate(srl, docs, lambda p: p % 2 == 0)
+    assert sum(len(f) for f in expected) > 5
+    assert srl.predict(docs) == expected
+    monkeypatch.setattr(srl_module, "MAX_ROWS", 7)  # many blocks, some of a single predicate
+    assert srl.predict(docs) == expected
 
 
 def test_argument_emissions_equal_the_stacked_pair_features():
@@ -191,6 +183,19 @@ def test_argument_emissions_equal_the_stacked_pair_features():
     pairs = [(0, 3), (2, 0), (0, 1), (1, 0), (2, 6)]
     expected = arguments.predict(numpy.vstack([pair_features(stretches[s], p)[0] for s, p in pairs]))
     numpy.testing.assert_allclose(argument_emissions(arguments, stretches, pairs), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_predicate_classes_are_the_softmax_argmax():
+    from thinc.api import Softmax_v2
+
+    from spacy_mtl.ml.models.srl import predicate_classes
+
+    rng = numpy.random.default_rng(3)
+    predicates = Softmax_v2(nO=40)
+    predicates.initialize(X=rng.normal(size=(5, 12)).astype("f"))
+    predicates.set_param("W", rng.normal(size=(40, 12)).astype("f"))
+    X = rng.normal(size=(300, 12)).astype("f")
+    assert predicate_classes(predicates, X).tolist() == predicates.predict(X).argmax(1).tolist()
 
 
 def test_single_threaded_blas_limits_numpy_blas_and_restores_it():

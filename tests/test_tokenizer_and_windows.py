@@ -108,3 +108,18 @@ def test_pass_groups_join_alike_lengths_and_split_unlike_ones():
     """With alike lengths one pass is cheapest; with no overhead every distinct length gets its own."""
     assert pass_groups([5] * 6, 32) == [(0, 6)]
     assert pass_groups([2, 50, 200], 32, overhead=0) == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_sum_rows_by_group_is_add_at():
+    """The segmenter's unit pooling: the same numbers as numpy.add.at, empty groups zero."""
+    import numpy
+
+    from spacy_mtl.ml.models.segmenter import sum_rows_by_group
+
+    rng = numpy.random.default_rng(1)
+    rows, groups = rng.normal(size=(500, 7)).astype("f"), rng.integers(0, 90, size=500)
+    expected = numpy.zeros((100, 7), dtype="f")
+    numpy.add.at(expected, groups, rows)
+    assert numpy.array_equal(sum_rows_by_group(rows, groups, 100), expected)
+    assert not sum_rows_by_group(rows, groups, 100)[90:].any()
+    assert sum_rows_by_group(rows[:0], groups[:0], 3).tolist() == [[0.0] * 7] * 3

@@ -7,10 +7,10 @@ A full CPU run takes hours, so this runs the workflow's own commands
 `encoder` and `convert` whole; `train` twice, for SHORT and LONG steps, the
 difference giving the time per step (both pay the same initialisation and the
 step-0 dev evaluation); one dev evaluation of the LONG model, timed alone;
-`evaluate` and `package` whole on the LONG model. The total for `all` is
-encoder + convert + train(SHORT) + (max_steps - SHORT) × step + (further dev
-evaluations) × evaluation + evaluate + package: measured parts, extrapolated
-step count. Writes OUTPUT.json and OUTPUT.md.
+`tune`, `evaluate` and `package` whole on the LONG model. The total for `all`
+is encoder + convert + train(SHORT) + (max_steps - SHORT) × step + (further
+dev evaluations) × evaluation + tune + evaluate + package: measured parts,
+extrapolated step count. Writes OUTPUT.json and OUTPUT.md.
 """
 import argparse
 import json
@@ -85,7 +85,7 @@ def main():
     step = (seconds[f"train_{args.long}_steps"] - seconds[f"train_{args.short}_steps"]) / (args.long - args.short)
     further_evaluations = max_steps // eval_frequency  # the step-0 one is inside the short run
     train = seconds[f"train_{args.short}_steps"] + (max_steps - args.short) * step + further_evaluations * seconds["dev_evaluation"]
-    total = seconds["encoder"] + seconds["convert"] + train + seconds["evaluate"] + seconds["package"]
+    total = seconds["encoder"] + seconds["convert"] + train + seconds["tune"] + seconds["evaluate"] + seconds["package"]
     report = {"machine": machine(), "max_steps": max_steps, "eval_frequency": eval_frequency, "measured_seconds": seconds,
               "seconds_per_step": step, "train_seconds_extrapolated": train, "all_seconds_extrapolated": total}
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -108,6 +108,7 @@ def measure(project: Path, corpora: list, args, seconds: dict) -> None:
         seconds[f"train_{steps}_steps"] = run(project, "train", "--vars.max_steps", str(steps), "--vars.name", f"t{steps}")
     model = f"training/t{args.long}/model-best"
     seconds["dev_evaluation"] = timed([sys.executable, "-c", DEV_EVALUATION, model], project)
+    seconds["tune"] = run(project, "tune", "--vars.name", f"t{args.long}")
     seconds["evaluate"] = run(project, "evaluate", "--vars.name", f"t{args.long}")
     seconds["package"] = run(project, "package", "--vars.name", f"t{args.long}")
 
@@ -127,6 +128,7 @@ def markdown(report: dict, short: int, long: int) -> str:
         ("train: one dev evaluation", minutes(s["dev_evaluation"]) + ", measured"),
         (f"train: {report['max_steps']} steps, a dev evaluation every {report['eval_frequency']}",
          minutes(report["train_seconds_extrapolated"]) + ", extrapolated from the rows above"),
+        *([("tune (srl, amr and con decoding on the dev sets)", minutes(s["tune"]) + ", measured")] if "tune" in s else []),
         ("evaluate (test sets, 3 speed runs)", minutes(s["evaluate"]) + ", measured"),
         ("package (wheel)", minutes(s["package"]) + ", measured"),
         ("`spacy project run all`", f"about {report['all_seconds_extrapolated'] / 3600:.1f} h"),

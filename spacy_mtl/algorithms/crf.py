@@ -7,6 +7,7 @@ so decoding always yields well-formed spans.
 from typing import List, Optional, Sequence, Tuple
 
 import numpy
+import torch
 
 
 def _logsumexp(x: numpy.ndarray, axis: int) -> numpy.ndarray:
@@ -62,6 +63,51 @@ def crf_viterbi(emissions, transitions, start, end) -> List[int]:
     for i in range(n - 1, 0, -1):
         tags.append(int(back[i, tags[-1]]))
     return tags[::-1]
+
+
+def crf_viterbi_many(emissions: Sequence[numpy.ndarray], transitions, start, end) -> List[List[int]]:
+    """``crf_viterbi`` of many sequences, stepped together (the same paths).
+
+    emissions: float arrays [n_k, T]. Returns: a tag list [n_k] per sequence.
+
+    A NER head decodes every sentence and SRL every predicate: one at a time,
+    that was a few numpy calls per word. Here each step is one call over the
+    sequences still running: they are sorted longest first, so those are a
+    prefix, and a short sentence costs nothing after its end. The steps run in
+    torch: ``max`` gives the best predecessor and its score in one pass (the
+    first of equal ones, as numpy's argmax), on every core; numpy's [K, T, T]
+    steps were slower than one sequence at a time for SRL's 105 tags.
+    """
+    lengths = [len(em) for em in emissions]
+    order = sorted((k for k, n in enumerate(lengths) if n), key=lambda k: -lengths[k])
+    paths: List[List[int]] = [[] for _ in lengths]
+    if not order:
+        return paths
+    T = transitions.shape[0]
+    longest = lengths[order[0]]
+    padded = numpy.zeros((len(order), longest, T), dtype="float64")
+    for row, k in enumerate(order):
+        padded[row, : lengths[k]] = emissions[k]
+    sorted_lengths = numpy.asarray([lengths[k] for k in order])
+    running = (sorted_lengths[None, :] > numpy.arange(longest)[:, None]).sum(1).tolist()  # sequences at step i
+    steps = torch.from_numpy(padded)
+    into = torch.from_numpy(numpy.ascontiguousarray(transitions.T, dtype="float64"))  # [to, from], as in crf_viterbi
+    score = torch.from_numpy(numpy.asarray(start, dtype="float64")) + steps[:, 0]  # [K, T]
+    back = torch.zeros((len(order), longest, T), dtype=torch.int64)
+    with torch.no_grad():
+        for i in range(1, longest):
+            m = running[i]
+            best, back[:m, i] = (into + score[:m, None, :]).max(2)  # over [m, to, from]
+            score[:m] = best + steps[:m, i]
+    back_np, rows = back.numpy(), numpy.arange(len(order))
+    tags = numpy.zeros((len(order), longest), dtype="int64")
+    tags[rows, sorted_lengths - 1] = (score.numpy() + end).argmax(1)
+    for i in range(longest - 1, 0, -1):
+        m = running[i]
+        tags[:m, i - 1] = back_np[rows[:m], i, tags[:m, i]]
+    for row, k in enumerate(order):
+        paths[k] = tags[row, : lengths[k]].tolist()
+    return paths
 
 
 def bioes_constraints(labels: Sequence[str]) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:

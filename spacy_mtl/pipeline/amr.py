@@ -44,14 +44,18 @@ max_words = 200
 @Language.factory(
     "mtl_amr",
     assigns=["doc._.amr"],
-    default_config={"model": DEFAULT_AMR_MODEL, "threshold": 0.5, "min_concept_freq": 2,
+    default_config={"model": DEFAULT_AMR_MODEL, "threshold": 0.5, "min_concept_freq": 2, "no_concept_penalty": 0.0,
                     "scorer": {"@scorers": "spacy_mtl.amr_scorer.v1"}},
     default_score_weights={"amr_smatch_f": 1.0, "amr_smatch_p": 0.0, "amr_smatch_r": 0.0},
 )
 def make_amr_parser(nlp: Language, name: str, model: Model, threshold: float, min_concept_freq: int,
-                    scorer: Optional[Callable]):
-    """AMR graphs (PENMAN) for every sentence."""
-    return AMRParser(nlp.vocab, model, name, threshold=threshold, min_concept_freq=min_concept_freq, scorer=scorer)
+                    scorer: Optional[Callable], no_concept_penalty: float = 0.0):
+    """AMR graphs (PENMAN) for every sentence. ``no_concept_penalty`` is taken
+    off every word's "no concept" score before its concept is chosen: above 0,
+    more words get a concept (tuned on dev by ``project/scripts/tune_decoding.py``;
+    saved with the component)."""
+    return AMRParser(nlp.vocab, model, name, threshold=threshold, min_concept_freq=min_concept_freq, scorer=scorer,
+                     no_concept_penalty=no_concept_penalty)
 
 
 def _variable(concept: str, used: set) -> str:
@@ -95,10 +99,11 @@ def multi_sentence(records: List[Dict]) -> Dict:
 
 class AMRParser(BiaffinePipe):
     def __init__(self, vocab, model: Model, name: str = "amr", *, threshold: float = 0.5, min_concept_freq: int = 2,
-                 scorer: Optional[Callable] = None):
+                 scorer: Optional[Callable] = None, no_concept_penalty: float = 0.0):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
         self.cfg: Dict = {"labels": [], "concepts": [NO_CONCEPT], "threshold": threshold,
-                          "min_concept_freq": min_concept_freq, "width": model.attrs["scorer_cfg"]["width"]}
+                          "min_concept_freq": min_concept_freq, "width": model.attrs["scorer_cfg"]["width"],
+                          "no_concept_penalty": no_concept_penalty}
 
     @property
     def concepts(self) -> Tuple[str, ...]:
@@ -119,7 +124,9 @@ class AMRParser(BiaffinePipe):
         """One chunk's concepts {word: concept}, its top word, and the relation
         cells (dep, head) in chunk positions (word i at position i + 1), each of which needs a role."""
         n = arcs.shape[0] - 1
-        probs = numpy.exp(log_softmax(nodes[1:], axis=-1))
+        scores = nodes[1:].copy()
+        scores[:, 0] -= self.cfg.get("no_concept_penalty", 0.0)  # class 0: no concept
+        probs = numpy.exp(log_softmax(scores, axis=-1))
         best = probs.argmax(-1)
         chosen = [i for i in range(n) if best[i] != 0]
         if not chosen:  # always a graph: the likeliest concept

@@ -29,12 +29,17 @@ from .biaffine_parser import DEFAULT_PARSER_MODEL
 @Language.factory(
     "mtl_con",
     assigns=["doc._.con"],
-    default_config={"model": DEFAULT_PARSER_MODEL, "scorer": {"@scorers": "spacy_mtl.con_scorer.v1"}},
+    default_config={"model": DEFAULT_PARSER_MODEL, "span_threshold": 0.0,
+                    "scorer": {"@scorers": "spacy_mtl.con_scorer.v1"}},
     default_score_weights={"con_f": 1.0, "con_p": 0.0, "con_r": 0.0},
 )
-def make_constituency_parser(nlp: Language, name: str, model: Model, scorer: Optional[Callable]):
-    """Constituency trees over the words, one per sentence."""
-    return ConstituencyParser(nlp.vocab, model, name, scorer=scorer)
+def make_constituency_parser(nlp: Language, name: str, model: Model, scorer: Optional[Callable],
+                              span_threshold: float = 0.0):
+    """Constituency trees over the words, one per sentence. A span of the best
+    binary tree is kept as a constituent when its score is above
+    ``span_threshold`` (0: probability 0.5; tuned on dev by
+    ``project/scripts/tune_decoding.py``; saved with the component)."""
+    return ConstituencyParser(nlp.vocab, model, name, scorer=scorer, span_threshold=span_threshold)
 
 
 def gold_spans(predicted: Doc, reference: Doc, start: int, end: int) -> Optional[Dict[Tuple[int, int], str]]:
@@ -55,9 +60,10 @@ def gold_spans(predicted: Doc, reference: Doc, start: int, end: int) -> Optional
 
 
 class ConstituencyParser(BiaffinePipe):
-    def __init__(self, vocab, model: Model, name: str = "con", *, scorer: Optional[Callable] = None):
+    def __init__(self, vocab, model: Model, name: str = "con", *, scorer: Optional[Callable] = None,
+                 span_threshold: float = 0.0):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
-        self.cfg: Dict = {"labels": [], "width": model.attrs["scorer_cfg"]["width"]}
+        self.cfg: Dict = {"labels": [], "width": model.attrs["scorer_cfg"]["width"], "span_threshold": span_threshold}
 
     def decode(self, arcs: numpy.ndarray, nodes=None):
         """The spans (i, j) of the best binary tree that score as constituents
@@ -68,7 +74,8 @@ class ConstituencyParser(BiaffinePipe):
         """``decode`` of several chunks, their CKY charts filled together."""
         if not self.labels:
             return [([], []) for _ in arcs]
-        kept = [[(i, j) for i, j in tree if a[i, j] > 0] for a, tree in zip(arcs, cky_many(arcs))]
+        threshold = self.cfg.get("span_threshold", 0.0)
+        kept = [[(i, j) for i, j in tree if a[i, j] > threshold] for a, tree in zip(arcs, cky_many(arcs))]
         return [(spans, spans) for spans in kept]
 
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:

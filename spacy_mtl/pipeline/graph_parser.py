@@ -64,6 +64,10 @@ def decode_graph(arc_scores: numpy.ndarray, threshold: float) -> List[tuple]:
     return [tuple(arc) for arc in numpy.argwhere(chosen).tolist()]
 
 
+def _dep_then_head(arc: List) -> tuple:
+    return arc[1], arc[0]
+
+
 class GraphParser(BiaffinePipe):
     def __init__(self, vocab, model: Model, name: str = "sdp", *, threshold: float = 0.5, scorer: Optional[Callable] = None):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
@@ -80,11 +84,12 @@ class GraphParser(BiaffinePipe):
         graphs: Dict[int, List] = {d: [] for d in range(len(docs))}
         labels = self.labels  # (a tuple built per call: once, not per arc)
         for (d, start, _), (kept, _, label_ids) in zip(chunks, parses):
-            for (dep, head), label_id in zip(kept, label_ids):
-                label = labels[label_id] if labels else ""
-                graphs[d].append([start + head - 1 if head else -1, start + dep - 1, label])
+            # (plain ints: indexing a tuple with numpy ints was most of this loop)
+            names = [labels[i] for i in label_ids.tolist()] if labels else [""] * len(kept)
+            graphs[d].extend([start + head - 1 if head else -1, start + dep - 1, label]
+                             for (dep, head), label in zip(kept, names))
         for d, doc in enumerate(docs):
-            doc._.sdp = sorted(graphs[d], key=lambda a: (a[1], a[0]))
+            doc._.sdp = sorted(graphs[d], key=_dep_then_head)
 
     def label_gold(self, example: Example, start: int, end: int) -> Optional[Dict]:
         if not has_layer(example.reference, "sdp") or example.reference._.sdp is None:

@@ -16,7 +16,7 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from thinc.api import Model
 
-from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi
+from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi_many
 from ..dictionary import Dictionary
 from ..extensions import has_layer
 from ..ml.inference import predict_word_vectors
@@ -34,13 +34,23 @@ nO = null
 @Language.factory(
     "mtl_ner",
     assigns=["doc.ents", "doc.spans"],
-    default_config={"model": DEFAULT_NER_MODEL, "spans_key": None, "layer": "ner",
+    default_config={"model": DEFAULT_NER_MODEL, "spans_key": None, "layer": "ner", "o_penalty": 0.0,
                     "scorer": {"@scorers": "spacy_mtl.ner_scorer.v1"}},
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
-def make_ner(nlp: Language, name: str, model: Model, spans_key: Optional[str], layer: str, scorer: Optional[Callable]):
-    """Named entities with a CRF. ``layer``: the annotation layer name its training docs carry."""
-    return CRFEntityRecognizer(nlp.vocab, model, name, spans_key=spans_key, layer=layer, scorer=scorer)
+def make_ner(nlp: Language, name: str, model: Model, spans_key: Optional[str], layer: str, scorer: Optional[Callable],
+             o_penalty: float = 0.0):
+    """Named entities with a CRF. ``layer``: the annotation layer name its training docs carry.
+    ``o_penalty`` is taken off every word's O-tag score before decoding (above 0:
+    more entities; tuned on dev by ``project/scripts/tune_decoding.py``; saved with the component)."""
+    return CRFEntityRecognizer(nlp.vocab, model, name, spans_key=spans_key, layer=layer, scorer=scorer, o_penalty=o_penalty)
+
+
+def without_o_penalty(emissions, o_penalty: float) -> numpy.ndarray:
+    """Emissions [n, T] as float64, the O tag's (tag 0) lowered by ``o_penalty``."""
+    out = numpy.array(emissions, dtype="float64")
+    out[:, 0] -= o_penalty
+    return out
 
 
 def biluo_to_bioes(tag: Optional[str]) -> Optional[str]:
@@ -51,9 +61,9 @@ def biluo_to_bioes(tag: Optional[str]) -> Optional[str]:
 
 class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
     def __init__(self, vocab, model: Model, name: str = "ner", *, spans_key: Optional[str] = None,
-                 layer: str = "ner", scorer: Optional[Callable] = None):
+                 layer: str = "ner", scorer: Optional[Callable] = None, o_penalty: float = 0.0):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
-        self.cfg: Dict = {"labels": [], "spans_key": spans_key, "layer": layer, "dict_entities": {}}
+        self.cfg: Dict = {"labels": [], "spans_key": spans_key, "layer": layer, "dict_entities": {}, "o_penalty": o_penalty}
         self._whitelist: Optional[Dictionary] = None
 
     @property
@@ -75,16 +85,16 @@ class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
         emissions = emit.predict(predict_word_vectors(tok2vec, docs))
         trans, start, end = self.crf_potentials()
         tags = self.tags
-        out = []
-        for doc, em in zip(docs, emissions):
-            em = numpy.asarray(em, dtype="float64")
-            spans = []
-            # one CRF path per sentence: no entity crosses a sentence end, and a
-            # sentence gets the entities it gets alone (or in any group of sentences)
-            for first, last in sentence_bounds(doc) if len(em) else []:
-                path = crf_viterbi(em[first:last], trans, start, end)
-                spans.extend((first + s, first + e, label) for s, e, label in bioes_to_spans([tags[t] for t in path]))
-            out.append(spans)
+        # one CRF path per sentence: no entity crosses a sentence end, and a
+        # sentence gets the entities it gets alone (or in any group of sentences)
+        sentences = [(d, first, last) for d, (doc, em) in enumerate(zip(docs, emissions)) if len(em)
+                     for first, last in sentence_bounds(doc)]
+        o_penalty = self.cfg.get("o_penalty", 0.0)
+        paths = crf_viterbi_many([without_o_penalty(emissions[d][first:last], o_penalty) for d, first, last in sentences],
+                                 trans, start, end)
+        out: List[List] = [[] for _ in docs]
+        for (d, first, _), path in zip(sentences, paths):
+            out[d].extend((first + s, first + e, label) for s, e, label in bioes_to_spans([tags[t] for t in path]))
         return out
 
     def _apply_whitelist(self, doc: Doc, spans: List) -> List:

@@ -6,11 +6,13 @@ same encoder pass. At training time the reader gives it gold words; it learns
 from their characters and leaves the tokens alone.
 """
 import unicodedata
+from functools import lru_cache
 from itertools import islice
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy
 from spacy.language import Language
+from spacy.attrs import SPACY
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
@@ -43,6 +45,7 @@ def make_segmenter(nlp: Language, name: str, model: Model, scorer: Optional[Call
     return Segmenter(nlp.vocab, model, name, scorer=scorer)
 
 
+@lru_cache(maxsize=65536)
 def is_standalone_punct(text: str) -> bool:
     """Non-ASCII punctuation (。，！？“”…) is always a word of its own, as in UD;
     ASCII punctuation may sit inside words (3.14, e-mail) and is left to the model."""
@@ -53,17 +56,19 @@ def unit_segments(doc: Doc) -> List[List[int]]:
     """Runs of tokens that may merge: consecutive non-space tokens with no
     whitespace between them; standalone punctuation is a run of its own."""
     segments, current = [], []
-    for token in doc:
-        if token.is_space or is_standalone_punct(token.text):
+    # (the texts and spaces read once: a Token attribute is a lookup each time)
+    for i, (text, space) in enumerate(zip([t.text for t in doc], doc.to_array(SPACY).tolist())):
+        is_space = text.isspace()
+        if is_space or is_standalone_punct(text):
             if current:
                 segments.append(current)
-            current = [] if token.is_space else [token.i]
+            current = [] if is_space else [i]
             if current:
                 segments.append(current)
                 current = []
             continue
-        current.append(token.i)
-        if token.whitespace_:
+        current.append(i)
+        if space:
             segments.append(current)
             current = []
     if current:

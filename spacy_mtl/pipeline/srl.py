@@ -15,12 +15,12 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from thinc.api import Model, set_dropout_rate
 
-from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi, spans_to_bioes
+from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi_many, spans_to_bioes
 from ..extensions import has_layer
 from ._base import CRFTagsMixin, default_model
 from ..ml.inference import predict_word_vectors, single_threaded_blas
 from ..ml.models.biaffine import sentence_chunks
-from ..ml.models.srl import argument_emissions, pair_features
+from ..ml.models.srl import argument_emissions, pair_features, predicate_classes
 
 NO_PREDICATE = "_"
 UNKNOWN_SENSE = "PRED"  # a predicate whose sense was not seen in training
@@ -39,12 +39,16 @@ dropout = 0.1
 @Language.factory(
     "mtl_srl",
     assigns=["doc._.srl"],
-    default_config={"model": DEFAULT_SRL_MODEL, "scorer": {"@scorers": "spacy_mtl.srl_scorer.v1"}},
+    default_config={"model": DEFAULT_SRL_MODEL, "no_predicate_penalty": 0.0,
+                    "scorer": {"@scorers": "spacy_mtl.srl_scorer.v1"}},
     default_score_weights={"srl_arg_f": 1.0, "srl_pred_f": 0.0, "srl_arg_head_f": 0.0},
 )
-def make_srl(nlp: Language, name: str, model: Model, scorer: Optional[Callable]):
-    """Semantic role labelling (Universal PropBank style)."""
-    return SemanticRoleLabeler(nlp.vocab, model, name, scorer=scorer)
+def make_srl(nlp: Language, name: str, model: Model, scorer: Optional[Callable], no_predicate_penalty: float = 0.0):
+    """Semantic role labelling (Universal PropBank style). ``no_predicate_penalty``
+    is taken off the "no predicate" score of every word before its class is
+    chosen: above 0, more words are predicates (tuned on dev by
+    ``project/scripts/tune_decoding.py``; saved with the component)."""
+    return SemanticRoleLabeler(nlp.vocab, model, name, scorer=scorer, no_predicate_penalty=no_predicate_penalty)
 
 
 def _non_overlapping(spans):
@@ -82,9 +86,11 @@ def _words_match(predicted: Doc, reference: Doc) -> bool:
 
 
 class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
-    def __init__(self, vocab, model: Model, name: str = "srl", *, scorer: Optional[Callable] = None):
+    def __init__(self, vocab, model: Model, name: str = "srl", *, scorer: Optional[Callable] = None,
+                 no_predicate_penalty: float = 0.0):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
-        self.cfg: Dict = {"senses": [NO_PREDICATE, UNKNOWN_SENSE], "labels": []}
+        self.cfg: Dict = {"senses": [NO_PREDICATE, UNKNOWN_SENSE], "labels": [],
+                          "no_predicate_penalty": no_predicate_penalty}
 
     @property
     def labels(self):
@@ -102,7 +108,8 @@ class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
         found: List[_Predicate] = []
         # one predicate-classifier call for the batch's words (not one per doc)
         # (an empty doc's vectors may be [0, 0]: left out)
-        all_classes = predicates.predict(numpy.vstack([X for X in vectors if len(X)])).argmax(1)
+        all_classes = predicate_classes(predicates, numpy.vstack([X for X in vectors if len(X)]),
+                                        self.cfg.get("no_predicate_penalty", 0.0))
         ends = numpy.cumsum([len(X) for X in vectors])
         for d, (doc, X) in enumerate(zip(docs, vectors)):
             if not len(X):
@@ -121,10 +128,9 @@ class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
             pairs = [(stretch_of[f.doc, f.first, f.last], f.word - f.first) for f in block]
             with single_threaded_blas():
                 emissions = numpy.asarray(argument_emissions(arguments, stretches, pairs), dtype="float64")
-            offset = 0
-            for f in block:
-                path = crf_viterbi(emissions[offset:offset + f.last - f.first], trans, start, end)
-                offset += f.last - f.first
+            ends = numpy.cumsum([f.last - f.first for f in block])
+            paths = crf_viterbi_many([emissions[e - (f.last - f.first):e] for f, e in zip(block, ends)], trans, start, end)
+            for f, path in zip(block, paths):
                 spans = bioes_to_spans([tags[t] for t in path])
                 out[f.doc].append({"predicate": f.word, "sense": f.sense,
                                    "arguments": [[f.first + s, f.first + e, label] for s, e, label in spans]})

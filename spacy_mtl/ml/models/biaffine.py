@@ -3,6 +3,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy
 import torch
+from spacy.attrs import SENT_START
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
@@ -202,10 +203,16 @@ def _unpad_outputs(model, inputs_outputs, is_train):
 
 
 def sentence_bounds(doc: Doc) -> List[Tuple[int, int]]:
-    """(start, end) of every sentence; the whole doc when sentences are not set."""
-    if doc.has_annotation("SENT_START") or doc.has_annotation("DEP"):
-        return [(s.start, s.end) for s in doc.sents]
-    return [(0, len(doc))]
+    """(start, end) of every sentence, as ``doc.sents`` has them; the whole doc
+    when sentences are not set.
+
+    Read from the sentence-start array: ``doc.sents`` makes a Span and Tokens
+    per sentence, and every head asks for the bounds of every doc."""
+    if not (doc.has_annotation("SENT_START") or doc.has_annotation("DEP")):
+        return [(0, len(doc))]
+    starts = doc.to_array(SENT_START).astype("int64")
+    cuts = [0, *(numpy.flatnonzero(starts[1:] == 1) + 1).tolist(), len(doc)]
+    return list(zip(cuts[:-1], cuts[1:]))
 
 
 def sentence_chunks(docs: List[Doc], max_words: int) -> List[Tuple[int, int, int]]:

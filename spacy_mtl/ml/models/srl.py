@@ -8,6 +8,7 @@ depend on which predicates are there (gold in training, predicted otherwise).
 from typing import List, Optional, Tuple
 
 import numpy
+import torch
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Linear, Maxout, Model, Softmax_v2, chain
@@ -33,6 +34,13 @@ def _node(model: Model, name: str) -> Model:
     return next(node for node in model.walk() if node.name == name)
 
 
+def _times_transposed(A: Floats2d, W: Floats2d) -> Floats2d:
+    """A @ W.T in torch: on every core, where numpy's BLAS is kept to one
+    thread in prediction (see ``single_threaded_blas``); a third of SRL's time."""
+    with torch.no_grad():
+        return (torch.from_numpy(numpy.ascontiguousarray(A)) @ torch.from_numpy(numpy.ascontiguousarray(W)).T).numpy()
+
+
 def argument_emissions(arguments: Model, stretches: List[Floats2d], predicates: List[Tuple[int, int]]) -> Floats2d:
     """Argument emissions [rows, nA] of many predicates, row for row what
     ``arguments.predict`` gives for the stacked ``pair_features``.
@@ -52,17 +60,29 @@ def argument_emissions(arguments: Model, stretches: List[Floats2d], predicates: 
     W_word, W_pred, W_prod = W[:, :d], W[:, d : 2 * d], W[:, 2 * d :]
     b = maxout.ops.reshape1f(maxout.get_param("b"), nO * nP)
     ends = numpy.cumsum([len(X) for X in stretches])
-    stacked = numpy.vstack(stretches) @ W_word.T + b  # every stretch's words, one product
+    stacked = _times_transposed(numpy.vstack(stretches), W_word) + b  # every stretch's words, one product
     own = [stacked[end - len(X) : end] for X, end in zip(stretches, ends)]  # [n_s, nO * nP] each
     products = numpy.vstack([stretches[s] * stretches[s][p] for s, p in predicates])
-    pre = products @ W_prod.T  # [rows, nO * nP]
+    pre = _times_transposed(products, W_prod)  # [rows, nO * nP]
+    per_predicate = _times_transposed(numpy.vstack([stretches[s][p] for s, p in predicates]), W_pred)
     offset = 0
-    for s, p in predicates:
+    for (s, _), pred_row in zip(predicates, per_predicate):
         n = len(stretches[s])
-        pre[offset : offset + n] += own[s] + stretches[s][p] @ W_pred.T
+        pre[offset : offset + n] += own[s] + pred_row
         offset += n
     hidden, _ = maxout.ops.maxout(maxout.ops.reshape3f(pre, len(pre), nO, nP))
     return linear.predict(norm.predict(hidden))
+
+
+def predicate_classes(predicates: Model, X: Floats2d, no_predicate_penalty: float = 0.0) -> numpy.ndarray:
+    """The best class [n] of every word: the argmax of the predicate layer's
+    scores, which is its softmax's argmax without the softmax (over hundreds
+    of senses per word, most of that layer's time). ``no_predicate_penalty`` is
+    taken off class 0's score ("no predicate") first."""
+    W, b = predicates.get_param("W"), predicates.get_param("b")
+    scores = _times_transposed(X, W) + b
+    scores[:, 0] -= no_predicate_penalty
+    return scores.argmax(1)
 
 
 def srl_forward(model: Model, docs: List[Doc], is_train: bool):
