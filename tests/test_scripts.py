@@ -154,6 +154,19 @@ def test_compare_settings_table_reads_every_number_from_the_report():
     assert "| float32 | 1.10 s | 0.30 s |" in table  # each component's median over the rounds
 
 
+def test_compare_settings_variant_may_name_another_model():
+    from pathlib import Path
+
+    import compare_settings
+
+    model = Path("training/x/model-tuned")
+    assert compare_settings.parse_variant("tuned:", model) == ("tuned", (model, {}))
+    assert compare_settings.parse_variant("untuned@training/x/model-best:a.b=1;c=off", model) == (
+        "untuned", (Path("training/x/model-best"), {"a.b": 1, "c": "off"}))
+    with pytest.raises(SystemExit):
+        compare_settings.parse_variant("@training/x/model-best:", model)
+
+
 def test_compare_settings_scores_and_times_each_variant(trained_nlp, corpus_files, tmp_path):
     """scripts/compare_settings.py on the tiny pipeline: each variant loaded
     with its overrides (dot notation), scored, compared doc by doc with the
@@ -247,3 +260,42 @@ def test_tune_decoding_keeps_the_best_dev_score_nearest_the_default(monkeypatch)
     assert [r["value"] for r in result["rows"]] == tune_decoding.KNOBS["mtl_con"].grid
     table = tune_decoding.markdown({"model": "m", "output": "o", "machine": "box", "heads": {"con": result}})
     assert "con_f 50.00 at 0 → 60.00 at -1" in table and "| -1 (chosen) | 70.00 | – | 60.00 |" in table
+
+
+def test_evaluate_report_says_which_targets_are_missed_and_by_how_much():
+    import evaluate
+
+    report = {"data": "UD_Chinese-GSDSimp test (official)", "encoder": "enc, 6 layers", "machine": "test box",
+              "test": {"token_f": 0.9725, "pos_acc": 0.9, "tag_acc": 0.9, "morph_acc": 0.9, "lemma_acc": 0.9,
+                       "uas": 0.7, "las": 0.665},
+              "speed": {"words": 1000, "sentences": 50, "runs": 3, "seconds_median": 3.0,
+                        "encoder_only_seconds_median": 2.0, "peak_rss_mb": 1499.6}}
+    table = evaluate.markdown(report)
+    # by hand: 97.25 ≥ 97; 94.5 − 90 = 4.5; 85 − 70 = 15; 82 − 66.5 = 15.5; 3.0 / 2.0 = 1.5, 0.15 over 1.35
+    assert "| Token F1 | ≥ 97.00 | 97.25 | met |" in table
+    assert "| UPOS | ≥ 94.50 | 90.00 | missed by 4.50 |" in table
+    assert "| UAS | ≥ 85.00 | 70.00 | missed by 15.00 |" in table
+    assert "| LAS | ≥ 82.00 | 66.50 | missed by 15.50 |" in table
+    assert "| Full pipeline / encoder only | ≤ 1.35x | 1.50x | missed by 0.15x |" in table
+    assert "| Peak RSS (inference) | ≤ 1,500 MB | 1,500 MB | met |" in table
+    # scores only (no speed runs): the speed targets say so instead of a number
+    table = evaluate.markdown({**report, "speed": None})
+    assert "| Full pipeline / encoder only | ≤ 1.35x | n/a | not measured |" in table
+    # other test sets have no targets
+    assert "targets" not in evaluate.markdown({**report, "data": "Weibo NER test", "speed": None})
+
+
+def test_compare_reports_shows_the_rows_that_differ_and_names_the_rest():
+    import compare_reports
+
+    before = {"test": {"token_p": 0.9, "token_r": 0.8, "token_f": 0.85, "pos_acc": 0.7, "uas": 0.6, "las": 0.5,
+                       "con_p": 0.6, "con_r": 0.3, "con_f": 0.4}}
+    after = {"test": {**before["test"], "con_p": 0.5, "con_r": 0.5, "con_f": 0.5}}
+    rows = compare_reports.compare({"best": before, "tuned": after})
+    assert rows["differ"] == [["Constituency (Sinica Treebank sample, fixed split, gold words) bracket P / R / F",
+                               "60.00 / 30.00 / 40.00", "50.00 / 50.00 / 50.00"]]
+    # rows always shown (n/a where a report lacks the score) count as the same when both lack it
+    assert rows["same"] == ["Tokens P / R / F", "UPOS", "XPOS", "UFeats", "Lemma", "UAS", "LAS"]
+    table = compare_reports.markdown(rows)
+    assert "| test score | `best` | `tuned` |" in table
+    assert "The same in every report: Tokens P / R / F; UPOS; XPOS; UFeats; Lemma; UAS; LAS." in table

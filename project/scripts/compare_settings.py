@@ -5,7 +5,10 @@
         [--rounds 2] [--runs 3] [evaluate.py's --sdp-test/--con-test/--amr-test/--ner-test]
 
 A variant is NAME:KEY=VALUE;... (config overrides for spacy.load, spaCy's dot
-notation, JSON values; none: the pipeline as saved). Every variant is scored
+notation, JSON values; none: the pipeline as saved), or NAME@OTHER_MODEL:...
+for another saved pipeline in MODEL's place (e.g. the same training's
+model-best before `tune`: settings a component keeps in its saved cfg, such
+as the decoding knobs, are restored over config overrides on load). Every variant is scored
 with evaluate.py's scorer on the same test sets, and its analyses of TEST are
 compared with the first variant's (how many docs come out identical). Speed is
 evaluate.py's measurement (a fresh process per measurement, full pipeline
@@ -33,11 +36,13 @@ SCORES = [("token_f", "tokens F"), ("pos_acc", "UPOS"), ("tag_acc", "XPOS"), ("m
           ("sdp_lf", "SDP LF"), ("con_f", "con F"), ("amr_smatch_f", "Smatch")]
 
 
-def parse_variant(text: str):
-    name, _, pairs = text.partition(":")
+def parse_variant(text: str, model: Path):
+    """"NAME[@MODEL]:KEY=VALUE;..." -> (NAME, (the model, the overrides))."""
+    head, _, pairs = text.partition(":")
+    name, _, other = head.partition("@")
     if not name:
-        raise SystemExit(f"--variant takes NAME:KEY=VALUE;..., got {text!r}")
-    return name, parse_overrides(filter(None, pairs.split(";")))
+        raise SystemExit(f"--variant takes NAME[@MODEL]:KEY=VALUE;..., got {text!r}")
+    return name, (Path(other) if other else model, parse_overrides(filter(None, pairs.split(";"))))
 
 
 def analyses(model: Path, test: Path, overrides: Dict[str, Any]) -> List[str]:
@@ -76,7 +81,8 @@ def markdown(report: dict) -> str:
              "| variant | settings | " + " | ".join(name for _, name in scores)
              + f" | docs analysed as by {first} |", "|---|---|" + "---|" * len(scores) + "---|"]
     for name, r in rows.items():
-        settings = ", ".join(f"`{k}={json.dumps(v)}`" for k, v in r["overrides"].items()) or "as saved"
+        settings = ", ".join(([f"`{r['model']}`"] if r.get("model") else [])
+                             + [f"`{k}={json.dumps(v)}`" for k, v in r["overrides"].items()]) or "as saved"
         lines.append(f"| {name} | {settings} | " + " | ".join(f"{100 * r['test'][k]:.2f}" for k, _ in scores)
                      + f" | {r['identical_docs']} of {report['docs']} |")
     lines += ["", "| variant | words/s | full / encoder only | encoder only | above the encoder | peak RSS |",
@@ -99,7 +105,7 @@ def main():
     if render_again(sys.argv, markdown):
         return
     parser = model_test_output_parser(__doc__)
-    parser.add_argument("--variant", action="append", required=True, help="NAME:KEY=VALUE;...")
+    parser.add_argument("--variant", action="append", required=True, help="NAME[@OTHER_MODEL]:KEY=VALUE;...")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sdp-test", type=Path, default=None)
@@ -107,26 +113,28 @@ def main():
     parser.add_argument("--amr-test", type=Path, default=None)
     parser.add_argument("--ner-test", action="append", default=[], metavar="HEAD=PATH")
     args = parser.parse_args()
-    variants = dict(parse_variant(v) for v in args.variant)
+    variants = dict(parse_variant(v, args.model) for v in args.variant)
     ner_tests = {k: Path(v) for k, v in (item.split("=", 1) for item in args.ner_test)}
     # timed first, while this process holds no pipeline: a child starts with its
     # parent's resident pages, and its peak RSS would count them
     speeds: Dict[str, List[dict]] = {name: [] for name in variants}
     for r in range(args.rounds):
-        for name, overrides in variants.items():
-            speed = measure_speed(args.model, args.test, args.runs, overrides)
+        for name, (model, overrides) in variants.items():
+            speed = measure_speed(model, args.test, args.runs, overrides)
             speeds[name].append(speed)
             print(f"{name} round {r}: {speed['words'] / speed['seconds_median']:,.0f} words/s, "
                   f"{speed['seconds_median'] / speed['encoder_only_seconds_median']:.2f}x the encoder's "
                   f"{speed['encoder_only_seconds_median']:.2f} s, peak RSS {speed['peak_rss_mb']:,.0f} MB", flush=True)
     rows: Dict[str, dict] = {}
     reference = None
-    for name, overrides in variants.items():
-        docs = analyses(args.model, args.test, overrides)
+    for name, (model, overrides) in variants.items():
+        docs = analyses(model, args.test, overrides)
         reference = docs if reference is None else reference
         rows[name] = {"overrides": overrides, "identical_docs": sum(a == b for a, b in zip(docs, reference)),
-                      "test": score_model(args.model, args.test, args.sdp_test, args.con_test, args.amr_test,
+                      "test": score_model(model, args.test, args.sdp_test, args.con_test, args.amr_test,
                                           ner_tests, overrides)}
+        if model != args.model:
+            rows[name]["model"] = str(model)
         print(f"{name}: scored; {rows[name]['identical_docs']} of {len(docs)} docs as the first variant", flush=True)
     for name in variants:
         rows[name]["speed"] = speed_summary(speeds[name])

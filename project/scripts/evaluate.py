@@ -120,33 +120,38 @@ def measure_speed(model: Path, test: Path, runs: int, overrides: Optional[Dict[s
     return json.loads(out.strip().splitlines()[-1])
 
 
+# The score rows of a report: (label, keys shown, the key whose presence shows
+# the row; None: always shown, "n/a" where missing).
+SCORE_ROWS = (
+    ("Tokens P / R / F", ("token_p", "token_r", "token_f"), None),
+    ("UPOS", ("pos_acc",), None), ("XPOS", ("tag_acc",), None), ("UFeats", ("morph_acc",), None),
+    ("Lemma", ("lemma_acc",), None), ("UAS", ("uas",), None), ("LAS", ("las",), None),
+    ("NER (UNER GSDSimp) P / R / F", ("ents_p", "ents_r", "ents_f"), "ents_f"),
+    ("NER (Weibo NER, revised; ner_weibo) P / R / F",
+     ("spans_ner_weibo_p", "spans_ner_weibo_r", "spans_ner_weibo_f"), "spans_ner_weibo_f"),
+    ("NER (Resume NER; ner_resume) P / R / F",
+     ("spans_ner_resume_p", "spans_ner_resume_r", "spans_ner_resume_f"), "spans_ner_resume_f"),
+    ("SRL (UP 2.0 GSD) predicate F / sense F", ("srl_pred_f", "srl_sense_f"), "srl_arg_f"),
+    ("SRL arguments P / R / F (span) / F (head)", ("srl_arg_p", "srl_arg_r", "srl_arg_f", "srl_arg_head_f"), "srl_arg_f"),
+    ("SDP (SemEval-2016, fallback split, gold words) LF / UF / NLF / NUF",
+     ("sdp_lf", "sdp_uf", "sdp_nlf", "sdp_nuf"), "sdp_lf"),
+    ("Constituency (Sinica Treebank sample, fixed split, gold words) bracket P / R / F",
+     ("con_p", "con_r", "con_f"), "con_f"),
+    ("AMR (Little Prince 1.6 test, Chinese text → English AMR) Smatch P / R / F",
+     ("amr_smatch_p", "amr_smatch_r", "amr_smatch_f"), "amr_smatch_f"),
+)
+
+
+def score_rows(scores: dict):
+    """(label, "a / b / c" in percent) for each row the scores have."""
+    pct = lambda k: "n/a" if scores.get(k) is None else f"{100 * scores[k]:.2f}"  # noqa: E731
+    return [(label, " / ".join(pct(k) for k in keys)) for label, keys, shown_by in SCORE_ROWS
+            if shown_by is None or scores.get(shown_by) is not None]
+
+
 def markdown(report: dict) -> str:
-    s, sp = report["test"], report["speed"]
-    pct = lambda k: "n/a" if s.get(k) is None else f"{100 * s[k]:.2f}"  # noqa: E731
-    rows = [
-        ("Tokens P / R / F", f"{pct('token_p')} / {pct('token_r')} / {pct('token_f')}"),
-        ("UPOS", pct("pos_acc")), ("XPOS", pct("tag_acc")), ("UFeats", pct("morph_acc")),
-        ("Lemma", pct("lemma_acc")), ("UAS", pct("uas")), ("LAS", pct("las")),
-    ]
-    if s.get("ents_f") is not None:
-        rows.append(("NER (UNER GSDSimp) P / R / F", f"{pct('ents_p')} / {pct('ents_r')} / {pct('ents_f')}"))
-    for name, corpus in (("ner_weibo", "Weibo NER, revised"), ("ner_resume", "Resume NER")):
-        key = f"spans_{name}"
-        if s.get(f"{key}_f") is not None:
-            rows.append((f"NER ({corpus}; {name}) P / R / F", f"{pct(key + '_p')} / {pct(key + '_r')} / {pct(key + '_f')}"))
-    if s.get("srl_arg_f") is not None:
-        rows += [("SRL (UP 2.0 GSD) predicate F / sense F", f"{pct('srl_pred_f')} / {pct('srl_sense_f')}"),
-                 ("SRL arguments P / R / F (span) / F (head)",
-                  f"{pct('srl_arg_p')} / {pct('srl_arg_r')} / {pct('srl_arg_f')} / {pct('srl_arg_head_f')}")]
-    if s.get("sdp_lf") is not None:
-        rows.append(("SDP (SemEval-2016, fallback split, gold words) LF / UF / NLF / NUF",
-                     f"{pct('sdp_lf')} / {pct('sdp_uf')} / {pct('sdp_nlf')} / {pct('sdp_nuf')}"))
-    if s.get("con_f") is not None:
-        rows.append(("Constituency (Sinica Treebank sample, fixed split, gold words) bracket P / R / F",
-                     f"{pct('con_p')} / {pct('con_r')} / {pct('con_f')}"))
-    if s.get("amr_smatch_f") is not None:
-        rows.append(("AMR (Little Prince 1.6 test, Chinese text → English AMR) Smatch P / R / F",
-                     f"{pct('amr_smatch_p')} / {pct('amr_smatch_r')} / {pct('amr_smatch_f')}"))
+    sp = report["speed"]
+    rows = score_rows(report["test"])
     if "training" in report:
         rows.append(("Training", report["training"]))
     if report.get("overrides"):
@@ -171,9 +176,48 @@ def markdown(report: dict) -> str:
     return _table(report, rows)
 
 
+# The project-workflow issue's bar, on the GSDSimp test set with the default
+# offline encoder: (row, how to read it from the report, bar, "min" or "max", unit).
+TARGETS = (
+    ("Token F1", lambda r: 100 * r["test"]["token_f"], 97.0, "min", ""),
+    ("UPOS", lambda r: 100 * r["test"]["pos_acc"], 94.5, "min", ""),
+    ("UAS", lambda r: 100 * r["test"]["uas"], 85.0, "min", ""),
+    ("LAS", lambda r: 100 * r["test"]["las"], 82.0, "min", ""),
+    ("Full pipeline / encoder only",
+     lambda r: r["speed"]["seconds_median"] / r["speed"]["encoder_only_seconds_median"], 1.35, "max", "x"),
+    ("Peak RSS (inference)", lambda r: r["speed"]["peak_rss_mb"], 1500.0, "max", "MB"),
+)
+
+
+def _with_unit(value: float, unit: str) -> str:
+    return f"{value:,.0f} MB" if unit == "MB" else f"{value:.2f}{unit}"
+
+
+def targets_table(report: dict) -> str:
+    """Each target against the report: met, or missed by how much ("n/a" where not measured)."""
+    lines = ["| target | bar | measured | |", "|---|---|---|---|"]
+    for name, read, bar, kind, unit in TARGETS:
+        sign = "≥" if kind == "min" else "≤"
+        try:
+            value = read(report)
+        except (KeyError, TypeError, ZeroDivisionError):
+            value = None
+        if value is None:
+            verdict, shown = "not measured", "n/a"
+        else:
+            gap = bar - value if kind == "min" else value - bar
+            verdict = "met" if gap <= 0 else f"missed by {_with_unit(gap, unit)}"
+            shown = _with_unit(value, unit)
+        lines.append(f"| {name} | {sign} {_with_unit(bar, unit)} | {shown} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
 def _table(report: dict, rows) -> str:
     head = f"{report['data']}; encoder: {report['encoder']}; machine: {report['machine']}.\n\n"
-    return head + "| metric | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows) + "\n"
+    table = head + "| metric | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows) + "\n"
+    if report["data"].startswith("UD_Chinese-GSDSimp test"):  # the set the targets are defined on
+        table += "\nAgainst the targets:\n\n" + targets_table(report)
+    return table
 
 
 def machine() -> str:
