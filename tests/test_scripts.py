@@ -299,3 +299,19 @@ def test_compare_reports_shows_the_rows_that_differ_and_names_the_rest():
     table = compare_reports.markdown(rows)
     assert "| test score | `best` | `tuned` |" in table
     assert "The same in every report: Tokens P / R / F; UPOS; XPOS; UFeats; Lemma; UAS; LAS." in table
+
+
+def test_evaluate_times_the_pipeline_before_this_process_loads_anything(monkeypatch, tmp_path):
+    """The timing child's ru_maxrss starts from its parent's peak (Linux keeps it
+    over fork and exec), so evaluate.py must time before it loads a pipeline."""
+    import evaluate
+
+    calls = []
+    monkeypatch.setattr(evaluate, "measure_speed", lambda *a, **k: calls.append("speed") or None)
+    monkeypatch.setattr(evaluate, "encoder_layers", lambda model: calls.append("load") or 6)
+    monkeypatch.setattr(evaluate, "machine", lambda: calls.append("torch") or "test box")
+    monkeypatch.setattr(evaluate, "score_model", lambda *a, **k: calls.append("score") or {"token_f": 0.9})
+    monkeypatch.setattr(sys, "argv", ["evaluate.py", "model", "test.spacy", str(tmp_path / "report")])
+    evaluate.main()
+    assert calls[0] == "speed" and sorted(calls[1:]) == ["load", "score", "torch"]
+    assert json.loads((tmp_path / "report.json").read_text())["test"] == {"token_f": 0.9}
