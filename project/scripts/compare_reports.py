@@ -11,15 +11,14 @@ import argparse
 import json
 from pathlib import Path
 
-from evaluate import score_rows
+from evaluate import SCORE_ROWS, score_rows, write_report
 
 
 def compare(reports: dict) -> dict:
     """{report name: evaluate report} -> {"differ": [[label, value, ...]], "same": [label, ...]}."""
     columns = [dict(score_rows(report["test"])) for report in reports.values()]
-    labels = [label for label, _ in score_rows(next(iter(reports.values()))["test"])]
     differ, same = [], []
-    for label in labels:
+    for label in (label for label, _, _ in SCORE_ROWS if any(label in column for column in columns)):
         values = [column.get(label, "–") for column in columns]
         if len(set(values)) > 1:
             differ.append([label, *values])
@@ -43,10 +42,7 @@ def main():
     parser.add_argument("--output", type=Path, required=True, help="path without suffix")
     args = parser.parse_args()
     rows = compare({path.stem: json.loads(path.read_text()) for path in args.reports})
-    table = markdown(rows)
-    args.output.with_suffix(".json").write_text(json.dumps(rows, indent=2, ensure_ascii=False))
-    args.output.with_suffix(".md").write_text(table)
-    print(table)
+    print(write_report(rows, args.output, markdown))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
+from evaluate import write_report
+
 SCORES = [("token_f", "tokens F"), ("pos_acc", "UPOS"), ("tag_acc", "XPOS"), ("morph_acc", "UFeats"),
           ("lemma_acc", "lemma"), ("uas", "UAS"), ("las", "LAS")]
 
@@ -43,11 +45,7 @@ def main():
     parser.add_argument("reports", type=Path, nargs="+")
     parser.add_argument("--output", type=Path, required=True, help="path without suffix")
     args = parser.parse_args()
-    rows = [row(p) for p in args.reports]
-    table = markdown(rows)
-    args.output.with_suffix(".json").write_text(json.dumps(rows, indent=2))
-    args.output.with_suffix(".md").write_text(table)
-    print(table)
+    print(write_report([row(p) for p in args.reports], args.output, markdown))
 
 
 if __name__ == "__main__":

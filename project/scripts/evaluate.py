@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 SPEED_SNIPPET = """
-import json, resource, statistics, sys, time
+import gc, json, resource, statistics, sys, time
 import spacy
 from spacy.tokens import DocBin
 nlp = spacy.load(sys.argv[1], config=json.loads(sys.argv[4]))
@@ -44,7 +44,6 @@ peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 # with CPython's collector paused: this pass holds every doc, and a full
 # collection (about 0.2 s on 500 analysed sentences) would land on whichever
 # component runs at that moment (the timed runs above do pay for it)
-import gc
 per_component, docs_ = {}, [nlp.make_doc(t) for t in texts]
 gc.collect()
 gc.disable()
@@ -237,7 +236,7 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpu}"
 
 
-def write_report(report: dict, stem: Path, render=None) -> str:
+def write_report(report, stem: Path, render=None) -> str:
     """STEM.json (the report) and STEM.md (``render(report)``, by default this script's table); returns the Markdown."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
