@@ -11,23 +11,32 @@ hands memory freed by the previous step back to the system.
 """
 import ctypes
 import ctypes.util
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Set, Tuple
 
 from spacy.language import Language
 from spacy.util import registry
 from thinc.api import Optimizer
 from wasabi import msg
 
-# parameter owner id (model node or shim) -> learning-rate factor
-_LR_SCALES: Dict[int, float] = {}
+# optimizer key (owner id, parameter name) -> learning-rate factor
+_LR_SCALES: Dict[Tuple[int, str], float] = {}
 
 
-def owner_ids(model) -> set:
-    ids = set()
+def parameter_keys(model) -> Set[Tuple[int, str]]:
+    """The keys the optimizer sees for ``model``'s parameters: (node id, name) for
+    thinc's and (shim id, torch name) for wrapped torch modules'.
+
+    Keyed by the pair, not the id alone: thinc numbers models and shims with two
+    separate counters, so a head's node and the encoder's shim can share an id
+    (in a process that builds a second pipeline the encoder then took that
+    head's factor, and reruns stopped reproducing)."""
+    keys = set()
     for node in model.walk():
-        ids.add(node.id)
-        ids.update(shim.id for shim in node.shims)
-    return ids
+        keys.update((node.id, name) for name in node.param_names)
+        for shim in node.shims:
+            named = getattr(shim._model, "named_parameters", None)  # torch modules only
+            keys.update((shim.id, name) for name, _ in (named() if named else ()))
+    return keys
 
 
 @registry.callbacks("spacy_mtl.component_learn_rates.v1")
@@ -41,7 +50,7 @@ def component_learn_rates(scales: Dict[str, float]) -> Callable[[Language], Lang
                 continue
             pipe = nlp.get_pipe(name)
             # listeners inside a head own no parameters, so a head's factor never reaches the encoder
-            for key in owner_ids(pipe.model):
+            for key in parameter_keys(pipe.model):
                 _LR_SCALES[key] = float(scale)
         return nlp
 
@@ -50,7 +59,7 @@ def component_learn_rates(scales: Dict[str, float]) -> Callable[[Language], Lang
 
 class ScaledAdam(Optimizer):
     def __call__(self, key, weights, gradient, *, lr_scale: float = 1.0):
-        return super().__call__(key, weights, gradient, lr_scale=lr_scale * _LR_SCALES.get(key[0], 1.0))
+        return super().__call__(key, weights, gradient, lr_scale=lr_scale * _LR_SCALES.get(key, 1.0))
 
 
 @registry.optimizers("spacy_mtl.Adam.v1")
