@@ -315,3 +315,15 @@ def test_evaluate_times_the_pipeline_before_this_process_loads_anything(monkeypa
     evaluate.main()
     assert calls[0] == "speed" and sorted(calls[1:]) == ["load", "score", "torch"]
     assert json.loads((tmp_path / "report.json").read_text())["test"] == {"token_f": 0.9}
+
+
+def test_machine_names_the_cpu_model(tmp_path):
+    """Reports from two machines can differ in the last digits; the CPU model says which ran which."""
+    import evaluate
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9R14\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 9R14\n")
+    assert evaluate.cpu_model(str(cpuinfo)) == "AMD EPYC 9R14"
+    (tmp_path / "no_model").write_text("processor\t: 0\nvendor_id\t: ARM\n")
+    assert evaluate.cpu_model(str(tmp_path / "no_model")) == ""
+    assert evaluate.cpu_model() in evaluate.machine()

@@ -226,6 +226,19 @@ def _table(report: dict, rows) -> str:
     return table
 
 
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU's model name ("" where the system does not say): float results
+    differ a little between CPU models (their kernels add in other orders), so
+    reports from two machines are compared knowing which ran which."""
+    try:
+        lines = Path(cpuinfo).read_text().splitlines()
+    except OSError:
+        import platform
+
+        return platform.processor()
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
+
+
 def machine() -> str:
     import os
     import platform
@@ -233,7 +246,8 @@ def machine() -> str:
     import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpu}"
+    model = cpu_model()
+    return f"{platform.machine()}{f' ({model})' if model else ''}, {os.cpu_count()} CPU cores, {gpu}"
 
 
 def write_report(report, stem: Path, render=None) -> str:
