@@ -180,3 +180,33 @@ def test_bioes_constraints_and_spans():
     assert decoded[0] in ("O", "B-PER", "S-PER", "B-LOC", "S-LOC")
     assert spans_to_bioes(5, [(0, 2, "PER"), (3, 4, "LOC")]) == ["B-PER", "E-PER", "O", "S-LOC", "O"]
     assert bioes_to_spans(["B-PER", "E-PER", "O", "S-LOC", "O"]) == [(0, 2, "PER"), (3, 4, "LOC")]
+
+
+@pytest.mark.parametrize("T", [5, 13])
+def test_crf_nll_many_equals_one_at_a_time(T):
+    """Stepped together in probability space, every sequence gets crf_nll's own
+    loss and gradients (log space, one at a time), and the potentials' gradients
+    are their sum: lengths 0 and 1, unknown gold tags, forbidden moves, large
+    emissions and a gold no path fits (done in log space) included."""
+    from spacy_mtl.algorithms.crf import crf_nll, crf_nll_many, crf_viterbi
+
+    rng = numpy.random.default_rng(T)
+    trans, start, end = rng.normal(size=(T, T)), rng.normal(size=T), rng.normal(size=T)
+    trans[rng.random((T, T)) < 0.3] = start[0] = end[1] = -1e4
+    seqs = [rng.normal(scale=scale, size=(n, T)) for n, scale in zip((7, 0, 1, 30, 2, 12, 1, 5), (1, 1, 1, 8, 40, 3, 2, 1))]
+    golds = [[None if rng.random() < 0.3 else tag for tag in crf_viterbi(rng.normal(size=em.shape), trans, start, end)]
+             for em in seqs]
+    golds[5] = [None] * len(seqs[5])  # nothing known: loss 0
+    golds[7] = [int(trans.argmin(1)[0]), None, None, None, 0]
+    golds[7][1] = int(numpy.flatnonzero(trans[golds[7][0]] == -1e4)[0])  # a forbidden move: log space fallback
+    losses, d_ems, d_trans, d_start, d_end = crf_nll_many(seqs, trans, start, end, golds)
+    expected = [crf_nll(em, trans, start, end, gold) for em, gold in zip(seqs, golds) if len(em)]
+    assert losses[1] == 0.0 and d_ems[1].shape == (0, T)
+    kept = [k for k, em in enumerate(seqs) if len(em)]
+    assert losses[7] > 1e3  # the forbidden move's price, as crf_nll gives it
+    for k, (loss, d_em, *_) in zip(kept, expected):
+        assert losses[k] == pytest.approx(loss, rel=1e-9, abs=1e-9)
+        numpy.testing.assert_allclose(d_ems[k], d_em, atol=1e-9)
+    for got, index in ((d_trans, 2), (d_start, 3), (d_end, 4)):
+        numpy.testing.assert_allclose(got, sum(e[index] for e in expected), atol=1e-8)
+    assert crf_nll_many([], trans, start, end, [])[0] == []

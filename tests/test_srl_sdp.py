@@ -211,3 +211,90 @@ def test_single_threaded_blas_limits_numpy_blas_and_restores_it():
     with single_threaded_blas():
         assert set(blas_threads()) == {1}
     assert blas_threads() == before
+
+
+def _update_one_predicate_at_a_time(self, examples, *, drop=0.0, sgd=None, losses=None):
+    """The SRL update as it was: the argument layers and the CRF loss of each
+    gold predicate on their own (the reference for the batched update)."""
+    from thinc.api import set_dropout_rate
+
+    from spacy_mtl.algorithms.crf import crf_nll, spans_to_bioes
+
+    losses = {} if losses is None else losses
+    losses.setdefault(self.name, 0.0)
+    set_dropout_rate(self.model, drop)
+    tok2vec, predicates, arguments = self.model.layers
+    vectors, bp_vectors = tok2vec.begin_update([eg.predicted for eg in examples])
+    d_vectors = [numpy.zeros_like(X) for X in vectors]
+    trans, start, end = self.crf_potentials()
+    d_trans, d_start, d_end = numpy.zeros_like(trans), numpy.zeros_like(start), numpy.zeros_like(end)
+    senses = {s: i for i, s in enumerate(self.cfg["senses"])}
+    tags = {t: i for i, t in enumerate(self.tags)}
+    for i, (eg, X) in enumerate(zip(examples, vectors)):
+        ref = eg.reference
+        if not len(X) or ref._.srl is None or not srl_module._words_match(eg.predicted, ref):
+            continue
+        probs, bp_pred = predicates.begin_update(X)
+        gold = numpy.zeros(len(X), dtype="i")
+        for f in ref._.srl:
+            gold[f["predicate"]] = senses.get(f["sense"], 1)
+        d_probs = probs.copy()
+        d_probs[numpy.arange(len(X)), gold] -= 1.0
+        losses[self.name] -= float(numpy.log(probs[numpy.arange(len(X)), gold] + 1e-9).sum())
+        d_vectors[i] += bp_pred(d_probs)
+        for f in ref._.srl:
+            F, bp_F = pair_features(X, f["predicate"])
+            emissions, bp_args = arguments.begin_update(F)
+            gold_tags = [tags.get(t, 0) for t in spans_to_bioes(len(X), srl_module._non_overlapping(f["arguments"]))]
+            nll, d_em, d_t, d_s, d_e = crf_nll(numpy.asarray(emissions, dtype="float64"), trans, start, end, gold_tags)
+            losses[self.name] += nll
+            d_trans, d_start, d_end = d_trans + d_t, d_start + d_s, d_end + d_e
+            d_vectors[i] += bp_F(bp_args(d_em.astype("f")))
+    self.add_crf_gradients(d_trans, d_start, d_end)
+    bp_vectors(d_vectors)
+    return losses
+
+
+def test_srl_update_of_all_predicates_at_once_equals_one_at_a_time(trained_nlp, corpus_files, monkeypatch):
+    """Training stacks every gold predicate's pair features into one pass of the
+    argument layers and one CRF call: without dropout, the loss and every
+    gradient of the SRL head are those of one predicate at a time."""
+    import spacy
+    from spacy.tokens import DocBin
+    from spacy.util import fix_random_seed
+
+    _, path = trained_nlp
+    nlp = spacy.load(path)
+    refs = [d for d in DocBin().from_disk(corpus_files[0]).get_docs(nlp.vocab) if d._.srl][:6]
+    assert sum(len(d._.srl) for d in refs) > 6
+    examples = [Example(Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]), d)
+                for d in refs]
+    srl = nlp.get_pipe("srl")
+    tok2vec = srl.model.layers[0]
+    to_encoder = []  # the word-vector gradients the head hands back to the encoder
+    forward = tok2vec._func
+
+    def recording_forward(model, docs, is_train):
+        vectors, backprop = forward(model, docs, is_train)
+        return vectors, lambda d_vectors: backprop(to_encoder.append([d.copy() for d in d_vectors]) or d_vectors)
+
+    monkeypatch.setattr(tok2vec, "_func", recording_forward)
+
+    def srl_gradients_and_loss():
+        for node in srl.model.walk():
+            for name in node.grad_names:
+                node.set_grad(name, numpy.zeros_like(node.get_grad(name)))
+        losses = {}
+        fix_random_seed(0)  # the encoder's own dropout (torch's) draws the same masks in both runs
+        nlp.update(examples, drop=0.0, sgd=False, losses=losses, exclude=["tok"])  # gradients only
+        grads = {(node.id, name): node.get_grad(name).copy() for node in srl.model.walk() for name in node.grad_names}
+        grads.update({("to encoder", i): d for i, d in enumerate(to_encoder.pop())})
+        return losses["srl"], grads
+
+    batched_loss, batched = srl_gradients_and_loss()
+    monkeypatch.setattr(srl_module.SemanticRoleLabeler, "update", _update_one_predicate_at_a_time)
+    one_loss, one_at_a_time = srl_gradients_and_loss()
+    assert batched_loss == pytest.approx(one_loss, rel=1e-5)
+    assert batched.keys() == one_at_a_time.keys() and len(batched) > 6 + len(examples)
+    for key, grad in one_at_a_time.items():
+        numpy.testing.assert_allclose(batched[key], grad, rtol=1e-4, atol=1e-6)

@@ -16,7 +16,7 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from thinc.api import Model
 
-from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi_many
+from ..algorithms.crf import bioes_to_spans, crf_nll_many, crf_viterbi_many
 from ..dictionary import Dictionary
 from ..extensions import has_layer
 from ..ml.inference import predict_word_vectors
@@ -129,22 +129,19 @@ class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
         validate_examples(examples, "CRFEntityRecognizer.get_loss")
         trans, start, end = self.crf_potentials()
         index = {t: i for i, t in enumerate(self.tags)}
-        d_emissions, loss = [], 0.0
-        d_trans, d_start, d_end = numpy.zeros_like(trans), numpy.zeros_like(start), numpy.zeros_like(end)
-        for eg, em in zip(examples, emissions):
-            em = numpy.asarray(em, dtype="float64")
+        d_emissions = [numpy.zeros(numpy.shape(em), dtype="f") for em in emissions]
+        known, golds = [], []  # the docs with gold tags (all of a batch's CRFs go in one call)
+        for i, (eg, em) in enumerate(zip(examples, emissions)):
             gold = self._gold_tags(eg)
-            if gold is None or not len(em) or all(t is None for t in gold):
-                d_emissions.append(numpy.zeros(em.shape, dtype="f"))
-                continue
-            nll, d_em, d_t, d_s, d_e = crf_nll(em, trans, start, end, [index.get(t) if t else None for t in gold])
-            loss += nll
-            d_emissions.append(d_em.astype("f"))
-            d_trans += d_t
-            d_start += d_s
-            d_end += d_e
+            if gold is not None and len(em) and any(t is not None for t in gold):
+                known.append(i)
+                golds.append([index.get(t) if t else None for t in gold])
+        losses, d_known, d_trans, d_start, d_end = crf_nll_many(
+            [numpy.asarray(emissions[i], dtype="float64") for i in known], trans, start, end, golds)
+        for i, d_em in zip(known, d_known):
+            d_emissions[i] = d_em.astype("f")
         self.add_crf_gradients(d_trans, d_start, d_end)
-        return float(loss), d_emissions
+        return float(sum(losses)), d_emissions
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None,
                    labels: Optional[List[str]] = None):

@@ -15,7 +15,7 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from thinc.api import Model, set_dropout_rate
 
-from ..algorithms.crf import bioes_to_spans, crf_nll, crf_viterbi_many, spans_to_bioes
+from ..algorithms.crf import bioes_to_spans, crf_nll_many, crf_viterbi_many, spans_to_bioes
 from ..extensions import has_layer
 from ._base import CRFTagsMixin, default_model
 from ..ml.inference import predict_word_vectors, single_threaded_blas
@@ -156,6 +156,7 @@ class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
         sense_index = {s: i for i, s in enumerate(self.cfg["senses"])}
         tag_index = {t: i for i, t in enumerate(self.tags)}
         loss = 0.0
+        pairs, features, gold_tags = [], [], []  # every gold predicate of the batch: (doc, backprop), features, tags
         for i, (eg, X) in enumerate(zip(examples, vectors)):
             ref = eg.reference
             if not len(X) or not has_layer(ref, "srl") or ref._.srl is None or not _words_match(eg.predicted, ref):
@@ -169,16 +170,22 @@ class SemanticRoleLabeler(CRFTagsMixin, TrainablePipe):
             loss -= float(numpy.log(probs[numpy.arange(len(X)), gold] + 1e-9).sum())
             d_vectors[i] += bp_pred(d_probs)
             for f in ref._.srl:
-                p = f["predicate"]
-                F, bp_F = pair_features(X, p)
-                emissions, bp_args = arguments.begin_update(F)
-                gold_tags = [tag_index.get(t, 0) for t in spans_to_bioes(len(X), _non_overlapping(f["arguments"]))]
-                nll, d_em, d_t, d_s, d_e = crf_nll(numpy.asarray(emissions, dtype="float64"), trans, start, end, gold_tags)
-                loss += nll
-                d_trans += d_t
-                d_start += d_s
-                d_end += d_e
-                d_vectors[i] += bp_F(bp_args(d_em.astype("f")))
+                F, bp_F = pair_features(X, f["predicate"])
+                pairs.append((i, bp_F))
+                features.append(F)
+                gold_tags.append([tag_index.get(t, 0) for t in spans_to_bioes(len(X), _non_overlapping(f["arguments"]))])
+        if pairs:
+            # all predicates' argument layers in one pass and their CRFs in one call
+            # (one at a time, they were most of a training step's SRL time)
+            stops = numpy.cumsum([len(F) for F in features])
+            emissions, bp_args = arguments.begin_update(numpy.vstack(features))
+            emissions = numpy.asarray(emissions, dtype="float64")
+            nlls, d_ems, d_trans, d_start, d_end = crf_nll_many(
+                [emissions[stop - len(F) : stop] for F, stop in zip(features, stops)], trans, start, end, gold_tags)
+            loss += sum(nlls)
+            d_F = bp_args(numpy.vstack(d_ems).astype("f"))
+            for (i, bp_F), F, stop in zip(pairs, features, stops):
+                d_vectors[i] += bp_F(d_F[stop - len(F) : stop])
         self.add_crf_gradients(d_trans, d_start, d_end)
         bp_vectors(d_vectors)
         if sgd not in (None, False):
