@@ -193,16 +193,7 @@ def crf_nll_many(emissions: Sequence[numpy.ndarray], transitions, start, end,
     Returns (losses [K], d_emissions [n_k, T] per sequence, and d_transitions
     [T, T], d_start [T], d_end [T] summed over the sequences).
     """
-    clamped = []
-    for em, gold in zip(emissions, golds):
-        em = numpy.array(em, dtype="float64", copy=True)
-        known = [(i, tag) for i, tag in enumerate(gold) if tag is not None]
-        if known:
-            at, tags = (numpy.asarray(x) for x in zip(*known))
-            keep = em[at, tags]
-            em[at] = forbid
-            em[at, tags] = keep
-        clamped.append(em)
+    clamped = [clamp_to_gold(em, gold, forbid) for em, gold in zip(emissions, golds)]
     K, T = len(emissions), transitions.shape[0]
     log_z, unary, d_trans = crf_marginals_many(list(emissions) + clamped, transitions, start, end,
                                                weights=[1.0] * K + [-1.0] * K)
@@ -261,18 +252,26 @@ def bioes_to_spans(tags: Sequence[str]) -> List[Tuple[int, int, str]]:
     return spans
 
 
+def clamp_to_gold(emissions, gold: Sequence[Optional[int]], forbid: float = -1e4) -> numpy.ndarray:
+    """A float64 copy of emissions [n, T] where every known gold tag (not None)
+    is the only tag its position allows: the others score ``forbid``."""
+    clamped = numpy.array(emissions, dtype="float64", copy=True)
+    known = [(i, tag) for i, tag in enumerate(gold) if tag is not None]
+    if known:
+        at, tags = (numpy.asarray(x) for x in zip(*known))
+        keep = clamped[at, tags]
+        clamped[at] = forbid
+        clamped[at, tags] = keep
+    return clamped
+
+
 def crf_nll(emissions, transitions, start, end, gold: Sequence[Optional[int]], forbid: float = -1e4):
     """Negative log-likelihood of the gold tags and its gradients.
 
     gold: a tag index per position, or None where unknown (marginalised over).
     Returns (loss, d_emissions [n, T], d_transitions [T, T], d_start [T], d_end [T]).
     """
-    clamped = numpy.array(emissions, dtype="float64", copy=True)
-    for i, tag in enumerate(gold):
-        if tag is not None:
-            keep = clamped[i, tag]
-            clamped[i] = forbid
-            clamped[i, tag] = keep
+    clamped = clamp_to_gold(emissions, gold, forbid)
     log_z, unary, pair = crf_marginals(emissions, transitions, start, end)
     log_z_gold, unary_gold, pair_gold = crf_marginals(clamped, transitions, start, end)
     return (log_z - log_z_gold, unary - unary_gold, pair - pair_gold,
