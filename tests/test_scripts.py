@@ -327,3 +327,30 @@ def test_machine_names_the_cpu_model(tmp_path):
     (tmp_path / "no_model").write_text("processor\t: 0\nvendor_id\t: ARM\n")
     assert evaluate.cpu_model(str(tmp_path / "no_model")) == ""
     assert evaluate.cpu_model() in evaluate.machine()
+
+
+TRAIN_TABLE = """# a comment line, as the kept logs start
+E    #       LOSS TRANS...  LOSS DEP  TOKEN_F  UAS     LAS     SCORE 
+---  ------  -------------  --------  -------  ------  ------  ------
+  0       0       15320.95   1327.47    45.56    2.33    0.09    0.52
+  0     200         950.10    800.00    88.23   49.44   43.35    0.61
+  1     400         700.00    600.50    90.99   56.20   51.16    0.66
+"""
+
+
+def test_dev_curves_reads_spacys_table_and_the_last_gain():
+    import dev_curves
+
+    rows = dev_curves.read_table(TRAIN_TABLE)
+    assert [r["#"] for r in rows] == ["0", "200", "400"]
+    assert rows[1]["LOSS TRANS..."] == "950.10" and rows[2]["LOSS DEP"] == "600.50"
+    shorter = "\n".join(TRAIN_TABLE.splitlines()[:-1])  # the second run stops at step 200
+    data = dev_curves.curves({"a": rows, "b": dev_curves.read_table(shorter)}, ["LAS"])
+    assert data["a"]["LAS"] == {0: 0.09, 200: 43.35, 400: 51.16}
+    table = dev_curves.markdown(data)
+    assert "| 400 | 51.16 | – |" in table and "| 200 | 43.35 | 43.35 |" in table
+    assert "`a` +7.81 (200 → 400); `b` +43.26 (0 → 200)." in table
+    with pytest.raises(ValueError, match="no column POS_ACC"):
+        dev_curves.curves({"a": rows}, ["POS_ACC"])
+    with pytest.raises(ValueError, match="no training table"):
+        dev_curves.read_table("no table here\n")
