@@ -2,7 +2,7 @@ import pytest
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
-from spacy_mtl.corpora.readers import create_mtl_corpus, sample_sizes
+from spacy_mtl.corpora.readers import analyse_gold_words, create_mtl_corpus, gold_words_doc, sample_sizes
 from spacy_mtl.corpora.ud import CorpusError, convert_conllu, read_conllu
 
 from .conftest import GSDSIMP
@@ -72,3 +72,29 @@ def test_reader_mixes_corpora_and_gives_gold_words(tmp_path):
     assert not train[0].predicted.has_annotation("DEP")
     dev = list(create_mtl_corpus({"a": str(tmp_path / "a.spacy")}, gold_words=False)(nlp))
     assert [t.text for t in dev[0].predicted][:3] == ["我", "爱", "P"]
+
+
+def test_gold_words_are_analysed_as_given_though_tok_would_merge_them(trained_nlp):
+    """evaluate.py scores sdp, con and amr on their corpora's words: tok must
+    not run on them (before, it merged words wherever its model joined them)."""
+    from spacy.tokens import Doc
+
+    nlp, _ = trained_nlp
+    words = ["我", "爱", "北京", "天安门", "。", "他", "来", "了", "。"]
+    reference = Doc(nlp.vocab, words=words, spaces=[False] * len(words),
+                    sent_starts=[True, False, False, False, False, True, False, False, False])
+    tok = nlp.get_pipe("tok")
+    saved = tok.dict_force
+    tok.dict_force = ["北京天安门"]  # tok now surely merges two of the given words
+    try:
+        merged = next(nlp.pipe([gold_words_doc(reference)]))
+        assert "北京天安门" in [t.text for t in merged]
+        doc, = analyse_gold_words(nlp, [reference])
+        assert [t.text for t in doc] == words and doc.text == reference.text
+        assert doc.has_annotation("DEP") and [s.start for s in doc.sents] == [0, 5]
+        tagged, = analyse_gold_words(nlp, [reference], enable=["transformer", "tok", "tag"])
+        assert [t.text for t in tagged] == words
+        assert tagged.has_annotation("TAG") and not tagged.has_annotation("DEP")
+    finally:
+        tok.dict_force = saved
+    assert analyse_gold_words(nlp, []) == []

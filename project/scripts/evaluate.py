@@ -3,7 +3,9 @@
     python scripts/evaluate.py MODEL TEST.spacy metrics/NAME [--speed-runs 3] [--set KEY=VALUE ...]
     python scripts/evaluate.py --render metrics/NAME.json   # Markdown again from the JSON
 
-Writes NAME.json and NAME.md. Speed runs in a fresh process so its peak RSS is
+Writes NAME.json and NAME.md. UPOS, XPOS, UAS and LAS are also scored on
+TEST's own words, and the SDP, con and AMR tests only on theirs (tok skipped:
+``spacy_mtl.corpora.readers.analyse_gold_words``). Speed runs in a fresh process so its peak RSS is
 the inference process's own; after an untimed warm-up on 64 sentences,
 full-pipeline time is compared with the encoder-only time (the floor: one
 encoder pass) measured in the same process, runs interleaved. --set loads the
@@ -82,7 +84,7 @@ def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_te
     from spacy.tokens import DocBin
     from spacy.training import Example
 
-    from spacy_mtl.corpora.readers import gold_words_doc
+    from spacy_mtl.corpora.readers import analyse_gold_words
     from spacy_mtl.pipeline.amr import score_amr
     from spacy_mtl.pipeline.constituency import score_con
     from spacy_mtl.pipeline.graph_parser import score_sdp
@@ -96,6 +98,10 @@ def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_te
     examples = [Example(p, r) for p, r in zip(preds, refs)]
     scores = score_tokenization(examples)
     scores.update(score_words(examples, ["pos", "tag", "morph", "lemma"], deps=True))
+    # the test set's own words through the heads after tok (the targets are on
+    # predicted words; the gap between the two is what segmentation costs)
+    on_gold = score_words([Example(p, r) for p, r in zip(analyse_gold_words(nlp, refs), refs)], ["pos", "tag"], deps=True)
+    scores.update({f"gold_words_{key}": value for key, value in on_gold.items()})
     if "ner" in nlp.pipe_names:
         ner = score_entities(examples)
         scores.update({k: ner[k] for k in ("ents_p", "ents_r", "ents_f")})
@@ -104,7 +110,7 @@ def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_te
     for head, path, scorer in (("sdp", sdp_test, score_sdp), ("con", con_test, score_con), ("amr", amr_test, score_amr)):
         if head in nlp.pipe_names and path is not None and Path(path).exists():
             gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
-            predicted = list(nlp.pipe((gold_words_doc(r) for r in gold), batch_size=32))
+            predicted = analyse_gold_words(nlp, gold)
             scores.update(scorer([Example(p, r) for p, r in zip(predicted, gold)]))
     for name, path in (ner_tests or {}).items():
         if name in nlp.pipe_names:
@@ -132,6 +138,8 @@ SCORE_ROWS = (
     ("Tokens P / R / F", ("token_p", "token_r", "token_f"), None),
     ("UPOS", ("pos_acc",), None), ("XPOS", ("tag_acc",), None), ("UFeats", ("morph_acc",), None),
     ("Lemma", ("lemma_acc",), None), ("UAS", ("uas",), None), ("LAS", ("las",), None),
+    ("UPOS / XPOS / UAS / LAS on gold words (tok skipped)",
+     ("gold_words_pos_acc", "gold_words_tag_acc", "gold_words_uas", "gold_words_las"), "gold_words_uas"),
     ("NER (UNER GSDSimp) P / R / F", ("ents_p", "ents_r", "ents_f"), "ents_f"),
     ("NER (Weibo NER, revised; ner_weibo) P / R / F",
      ("spans_ner_weibo_p", "spans_ner_weibo_r", "spans_ner_weibo_f"), "spans_ner_weibo_f"),

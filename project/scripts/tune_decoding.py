@@ -57,14 +57,15 @@ def dev_docs(nlp, head: str, path: Path, gold_words: bool, limit: int):
     """(docs analysed by the components before ``head``, gold docs)."""
     from spacy.tokens import DocBin
 
-    from spacy_mtl.corpora.readers import gold_words_doc
+    from spacy_mtl.corpora.readers import analyse_gold_words
 
     gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
     gold = gold[:limit] if limit else gold
     before = nlp.pipe_names[: nlp.pipe_names.index(head)]
-    inputs = (gold_words_doc(r) for r in gold) if gold_words else (r.text for r in gold)
+    if gold_words:  # as evaluate.py scores the head: the corpus's words kept (tok skipped)
+        return analyse_gold_words(nlp, gold, enable=before), gold
     with nlp.select_pipes(enable=before):
-        return list(nlp.pipe(inputs, batch_size=32)), gold
+        return list(nlp.pipe((r.text for r in gold), batch_size=32)), gold
 
 
 def head_scores(component, weights: Dict[str, float], examples) -> Tuple[str, Dict]:

@@ -2,13 +2,15 @@
 import random
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List
+from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
 from spacy.attrs import ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.util import registry
+
+from ..tasks import TASK_FACTORIES
 
 
 def gold_words_doc(reference: Doc) -> Doc:
@@ -22,6 +24,18 @@ def gold_words_doc(reference: Doc) -> Doc:
     if reference.has_annotation("SENT_START"):
         doc.from_array([SENT_START], reference.to_array([SENT_START]))
     return doc
+
+
+def analyse_gold_words(nlp: Language, references: Iterable[Doc], *, enable: Optional[List[str]] = None,
+                       batch_size: int = 32) -> List[Doc]:
+    """``references``' own words and sentence starts, analysed by ``nlp`` (only
+    its ``enable`` components, if given) without the segmenter: how a head is
+    scored "on gold words". ``tok`` would merge given words wherever its model
+    joins them (HanLP's ``skip_tasks="tok"`` is the way to keep them)."""
+    segmenters = {name for name in nlp.pipe_names if nlp.get_pipe_meta(name).factory in TASK_FACTORIES["tok"]}
+    names = [name for name in (nlp.pipe_names if enable is None else enable) if name not in segmenters]
+    with nlp.select_pipes(enable=names):
+        return list(nlp.pipe((gold_words_doc(r) for r in references), batch_size=batch_size))
 
 
 def sample_sizes(sizes: Dict[str, int], exponent: float) -> Dict[str, int]:
