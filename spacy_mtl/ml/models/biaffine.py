@@ -54,10 +54,10 @@ class Biaffine(torch.nn.Module):
         distinct_rows, row_of = torch.unique(row_keys, return_inverse=True)
         distinct_cols, col_of = torch.unique(col_keys, return_inverse=True)
         if len(distinct_cols) <= len(distinct_rows):
-            wy = torch.matmul(y[distinct_cols], self.weight.permute(2, 0, 1).reshape(d_y, n_out * d_x))
-            return grouped_products(x[row_keys], col_of, wy.view(-1, n_out, d_x))
-        xw = torch.matmul(x[distinct_rows], self.weight.permute(1, 0, 2).reshape(d_x, n_out * d_y))
-        return grouped_products(y[col_keys], row_of, xw.view(-1, n_out, d_y))
+            wy = torch.matmul(y.index_select(0, distinct_cols), self.weight.permute(2, 0, 1).reshape(d_y, n_out * d_x))
+            return grouped_products(x.index_select(0, row_keys), col_of, wy.view(-1, n_out, d_x))
+        xw = torch.matmul(x.index_select(0, distinct_rows), self.weight.permute(1, 0, 2).reshape(d_x, n_out * d_y))
+        return grouped_products(y.index_select(0, col_keys), row_of, xw.view(-1, n_out, d_y))
 
 
 MAX_PADDING = 4  # grouped_products pads at most this many rows per real one
@@ -75,7 +75,10 @@ def grouped_products(vectors: torch.Tensor, groups: torch.Tensor, matrices: torc
     counts = torch.bincount(groups, minlength=len(matrices))
     largest = int(counts.max()) if len(groups) else 0
     if len(matrices) * largest > MAX_PADDING * len(groups):
-        return torch.einsum("kd,kld->kl", vectors, matrices[groups])
+        # index_select, not matrices[groups]: the indexing's backward adds the
+        # repeated groups' gradients in an order that varied between runs on a
+        # busy machine (two same-seed trainings ended apart); index_select's does not
+        return torch.einsum("kd,kld->kl", vectors, matrices.index_select(0, groups))
     order = torch.argsort(groups, stable=True)
     slot = torch.empty_like(groups)
     slot[order] = torch.arange(len(groups), device=groups.device) - (torch.cumsum(counts, 0) - counts)[groups[order]]
