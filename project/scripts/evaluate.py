@@ -91,6 +91,7 @@ def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_te
     from spacy_mtl.pipeline.ner import score_entities
     from spacy_mtl.pipeline.srl import score_srl
     from spacy_mtl.scoring import score_tokenization, score_words
+    from spacy_mtl.tasks import TASK_FACTORIES, required_components
 
     nlp = spacy.load(model, config=overrides or {})
     refs = list(DocBin().from_disk(test).get_docs(nlp.vocab))
@@ -100,7 +101,11 @@ def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_te
     scores.update(score_words(examples, ["pos", "tag", "morph", "lemma"], deps=True))
     # the test set's own words through the heads after tok (the targets are on
     # predicted words; the gap between the two is what segmentation costs)
-    on_gold = score_words([Example(p, r) for p, r in zip(analyse_gold_words(nlp, refs), refs)], ["pos", "tag"], deps=True)
+    # (only the taggers and the parser with what they need: no head reads another's output)
+    syntax = [name for name in nlp.pipe_names if nlp.get_pipe_meta(name).factory in
+              TASK_FACTORIES["pos"] | TASK_FACTORIES["upos"] | TASK_FACTORIES["dep"]]
+    on_gold_words = analyse_gold_words(nlp, refs, enable=required_components(nlp, syntax))
+    on_gold = score_words([Example(p, r) for p, r in zip(on_gold_words, refs)], ["pos", "tag"], deps=True)
     scores.update({f"gold_words_{key}": value for key, value in on_gold.items()})
     if "ner" in nlp.pipe_names:
         ner = score_entities(examples)
@@ -110,7 +115,7 @@ def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_te
     for head, path, scorer in (("sdp", sdp_test, score_sdp), ("con", con_test, score_con), ("amr", amr_test, score_amr)):
         if head in nlp.pipe_names and path is not None and Path(path).exists():
             gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
-            predicted = analyse_gold_words(nlp, gold)
+            predicted = analyse_gold_words(nlp, gold, enable=required_components(nlp, [head]))
             scores.update(scorer([Example(p, r) for p, r in zip(predicted, gold)]))
     for name, path in (ner_tests or {}).items():
         if name in nlp.pipe_names:

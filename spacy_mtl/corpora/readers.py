@@ -26,7 +26,7 @@ def gold_words_doc(reference: Doc) -> Doc:
     return doc
 
 
-def analyse_gold_words(nlp: Language, references: Iterable[Doc], *, enable: Optional[List[str]] = None,
+def analyse_gold_words(nlp: Language, references: Iterable[Doc], *, enable: Optional[Iterable[str]] = None,
                        batch_size: int = 32) -> List[Doc]:
     """``references``' own words and sentence starts, analysed by ``nlp`` (only
     its ``enable`` components, if given) without the segmenter: how a head is
