@@ -60,3 +60,13 @@ def test_workflow_builds_a_wheel_that_loads_in_a_fresh_process(tiny_encoder, tmp
     assert json.loads(out.stdout.splitlines()[-1]) == json.loads(source.stdout.splitlines()[-1])
     requirements = (project / "packages" / "zh_mtl_tiny-0.1.0" / "meta.json").read_text()
     assert "spacy_mtl" in requirements or "spacy-mtl" in requirements
+
+
+def test_workflow_and_config_give_the_encoder_the_same_learning_rate():
+    # `all` passes vars.encoder_lr_scale to spacy train; quick-train and the tests
+    # read the config's value: one default, written twice, must not drift apart
+    from spacy.util import load_config
+
+    variables = srsly.read_yaml(ROOT / "project" / "project.yml")["vars"]
+    config = load_config(ROOT / "project" / "configs" / "zh_mtl_base.cfg", interpolate=False)
+    assert config["initialize"]["after_init"]["scales"]["transformer"] == variables["encoder_lr_scale"]
