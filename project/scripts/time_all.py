@@ -55,12 +55,6 @@ def project_yml(project: Path) -> dict:
     return srsly.read_yaml(project / "project.yml")
 
 
-def config_training(project: Path, config: str) -> dict:
-    from thinc.api import Config
-
-    return Config().from_disk(project / config, interpolate=False)["training"]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output", type=Path, help="report path without suffix")
@@ -81,7 +75,8 @@ def main():
             print(json.dumps(seconds), flush=True)
     variables = project_yml(HERE)["vars"]
     max_steps = int(variables["max_steps"])
-    eval_frequency = int(config_training(HERE, variables["config"])["eval_frequency"])
+    # `all`'s train command passes the workflow's eval_frequency, not the config's
+    eval_frequency = int(variables["eval_frequency"])
     step = (seconds[f"train_{args.long}_steps"] - seconds[f"train_{args.short}_steps"]) / (args.long - args.short)
     further_evaluations = max_steps // eval_frequency  # the step-0 one is inside the short run
     train = seconds[f"train_{args.short}_steps"] + (max_steps - args.short) * step + further_evaluations * seconds["dev_evaluation"]
