@@ -59,6 +59,29 @@ def test_sampling_by_size_power():
     assert sample_sizes({"a": 5, "b": 5}, 0.8) == {"a": 5, "b": 5}
 
 
+def test_sampling_weights_scale_a_corpus_share():
+    # small x3: 3 * 6.31 = 18.93; big still gives its 100 docs, small 100 * 18.93 / 39.81 = 47.55 → 48
+    assert sample_sizes({"big": 100, "small": 10}, 0.8, {"small": 3.0}) == {"big": 100, "small": 48}
+    # big x0.5 cannot cut big under its 100 docs: small gets more, 100 * 6.31 / 19.91 = 31.70 → 32
+    assert sample_sizes({"big": 100, "small": 10}, 0.8, {"big": 0.5}) == {"big": 100, "small": 32}
+    with pytest.raises(ValueError, match="corpus weight for 'smal', but the corpora are"):
+        sample_sizes({"big": 100, "small": 10}, 0.8, {"smal": 2.0})
+    with pytest.raises(ValueError, match="must be a number > 0"):
+        create_mtl_corpus({"a": "a.spacy"}, weights={"a": 0})
+
+
+def test_reader_weights_repeat_a_corpus(tmp_path):
+    import spacy
+
+    path = tmp_path / "a.conllu"
+    path.write_text(GOOD, encoding="utf8")
+    convert_conllu(path, tmp_path / "a.spacy")
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": "spacy_mtl.CharTokenizer.v1"}}})
+    # one doc in each: weights 3 and 1 give 3 copies of a's and 1 of b's per epoch
+    corpus = create_mtl_corpus({"a": str(tmp_path / "a.spacy"), "b": str(tmp_path / "a.spacy")}, weights={"a": 3.0})
+    assert len(list(corpus(nlp))) == 4
+
+
 def test_reader_mixes_corpora_and_gives_gold_words(tmp_path):
     import spacy
 

@@ -70,3 +70,12 @@ def test_workflow_and_config_give_the_encoder_the_same_learning_rate():
     variables = srsly.read_yaml(ROOT / "project" / "project.yml")["vars"]
     config = load_config(ROOT / "project" / "configs" / "zh_mtl_base.cfg", interpolate=False)
     assert config["initialize"]["after_init"]["scales"]["transformer"] == variables["encoder_lr_scale"]
+
+
+def test_workflow_and_config_give_gsdsimp_the_same_sampling_weight():
+    from spacy.util import load_config
+
+    variables = srsly.read_yaml(ROOT / "project" / "project.yml")["vars"]
+    config = load_config(ROOT / "project" / "configs" / "zh_mtl_base.cfg", interpolate=False)
+    assert config["corpora"]["train"]["weights"]["ud"] == variables["ud_weight"]
+    assert "--corpora.train.weights.ud ${vars.ud_weight}" in (ROOT / "project" / "project.yml").read_text(encoding="utf8")

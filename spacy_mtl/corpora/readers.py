@@ -38,21 +38,38 @@ def analyse_gold_words(nlp: Language, references: Iterable[Doc], *, enable: Opti
         return list(nlp.pipe((gold_words_doc(r) for r in references), batch_size=batch_size))
 
 
-def sample_sizes(sizes: Dict[str, int], exponent: float) -> Dict[str, int]:
-    """Examples per epoch from each corpus, in proportion to size**exponent.
+def sample_sizes(sizes: Dict[str, int], exponent: float, weights: Optional[Dict[str, float]] = None) -> Dict[str, int]:
+    """Examples per epoch from each corpus, in proportion to weight * size**exponent
+    (a corpus not in ``weights`` has weight 1).
 
     Scaled so that every corpus gives at least all of its docs: smaller corpora
     are repeated, none is cut, so every epoch (and spaCy's initialize, which
-    reads the labels from one) sees every label."""
-    weights = {name: n ** exponent for name, n in sizes.items() if n}
+    reads the labels from one) sees every label. So a weight below 1 cannot
+    take a corpus under one pass; it gives the others more."""
+    check_weights(weights or {}, sizes)
+    weights = {name: (weights or {}).get(name, 1.0) * n ** exponent for name, n in sizes.items() if n}
     scale = max(sizes[name] / w for name, w in weights.items())
     return {name: max(sizes[name], round(scale * w)) for name, w in weights.items()}
 
 
+def check_weights(weights: Dict[str, float], corpora: Iterable[str]) -> None:
+    """A clear error for a weight that names no corpus (a typo would otherwise
+    be ignored silently) or is not a positive number."""
+    corpora = set(corpora)
+    for name, weight in weights.items():
+        if name not in corpora:
+            raise ValueError(f"corpus weight for {name!r}, but the corpora are {sorted(corpora)}")
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not weight > 0:
+            raise ValueError(f"corpus weight for {name!r} must be a number > 0, not {weight!r}")
+
+
 class MTLCorpus:
-    def __init__(self, paths: Dict[str, str], gold_words: bool, exponent: float, shuffle: bool, seed: int, limit: int):
+    def __init__(self, paths: Dict[str, str], gold_words: bool, exponent: float, shuffle: bool, seed: int, limit: int,
+                 weights: Optional[Dict[str, float]] = None):
         self.paths = {name: Path(p) for name, p in paths.items() if p}
         self.gold_words, self.exponent, self.shuffle, self.seed, self.limit = gold_words, exponent, shuffle, seed, limit
+        self.weights = {name: w for name, w in (weights or {}).items() if name in self.paths}
+        check_weights(weights or {}, paths)
         self.epoch = 0
         self._cache: Dict = {}
 
@@ -72,7 +89,7 @@ class MTLCorpus:
         rng = random.Random(self.seed + self.epoch)
         self.epoch += 1
         if self.shuffle and len(corpora) > 1:
-            quota = sample_sizes({n: len(d) for n, d in corpora.items()}, self.exponent)
+            quota = sample_sizes({n: len(d) for n, d in corpora.items()}, self.exponent, self.weights)
             chosen = []
             for name, docs in corpora.items():
                 pool = list(docs)
@@ -90,11 +107,13 @@ class MTLCorpus:
 @registry.readers("spacy_mtl.MultiCorpus.v1")
 def create_mtl_corpus(
     paths: Dict[str, str], gold_words: bool = True, exponent: float = 0.8,
-    shuffle: bool = True, seed: int = 0, limit: int = 0,
+    shuffle: bool = True, seed: int = 0, limit: int = 0, weights: Optional[Dict[str, float]] = None,
 ) -> Callable[[Language], Iterator[Example]]:
-    """Mix .spacy corpora, each epoch taking ~size**exponent from each (HanLP's task sampling).
+    """Mix .spacy corpora, each epoch taking ~weight * size**exponent from each
+    (HanLP's task sampling, with a knob per corpus).
 
     gold_words: predicted docs get the gold words (training) instead of the
     pipeline's own tokenizer (evaluation on predicted segmentation).
+    weights: {corpus name: weight}, default 1 each (see ``sample_sizes``).
     """
-    return MTLCorpus(paths, gold_words, exponent, shuffle, seed, limit)
+    return MTLCorpus(paths, gold_words, exponent, shuffle, seed, limit, weights)
