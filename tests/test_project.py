@@ -72,10 +72,16 @@ def test_workflow_and_config_give_the_encoder_the_same_learning_rate():
     assert config["initialize"]["after_init"]["scales"]["transformer"] == variables["encoder_lr_scale"]
 
 
-def test_workflow_and_config_give_gsdsimp_the_same_sampling_weight():
+def test_workflow_and_config_train_the_same_schedule_and_mix():
+    # `spacy train configs/zh_mtl_base.cfg` by hand must train what `all` trains
     from spacy.util import load_config
 
     variables = srsly.read_yaml(ROOT / "project" / "project.yml")["vars"]
     config = load_config(ROOT / "project" / "configs" / "zh_mtl_base.cfg", interpolate=False)
+    assert config["training"]["max_steps"] == variables["max_steps"]
+    assert config["training"]["eval_frequency"] == variables["eval_frequency"]
     assert config["corpora"]["train"]["weights"]["ud"] == variables["ud_weight"]
-    assert "--corpora.train.weights.ud ${vars.ud_weight}" in (ROOT / "project" / "project.yml").read_text(encoding="utf8")
+    train = (ROOT / "project" / "project.yml").read_text(encoding="utf8")
+    for option in ("--training.max_steps ${vars.max_steps}", "--training.eval_frequency ${vars.eval_frequency}",
+                   "--corpora.train.weights.ud ${vars.ud_weight}"):
+        assert option in train
