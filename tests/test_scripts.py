@@ -354,3 +354,21 @@ def test_dev_curves_reads_spacys_table_and_the_last_gain():
         dev_curves.curves({"a": rows}, ["POS_ACC"])
     with pytest.raises(ValueError, match="no training table"):
         dev_curves.read_table("no table here\n")
+
+
+def test_training_mix_counts_each_corpus_share_of_docs_words_and_chars():
+    import training_mix
+
+    # a: 10 docs of 5 words, 10 chars; b: 10 docs of 20 one-char words. Weight a x3:
+    # a takes 30 docs (150 words, 300 chars), b 10 (200 words, 200 chars)
+    sizes = {"a": {"docs": 10, "words": 50, "chars": 100}, "b": {"docs": 10, "words": 200, "chars": 200}}
+    mix = training_mix.epoch_mix(sizes, 0.8, {"a": 3.0})
+    assert mix["a"]["docs"] == [30, pytest.approx(0.75)] and mix["b"]["docs"] == [10, pytest.approx(0.25)]
+    assert mix["a"]["words"] == [150, pytest.approx(150 / 350)] and mix["b"]["words"] == [200, pytest.approx(200 / 350)]
+    assert mix["a"]["chars"] == [300, pytest.approx(0.6)]
+    assert training_mix.parse_weights("ud=3,weibo=0.5") == {"ud": 3.0, "weibo": 0.5}
+    with pytest.raises(SystemExit, match="NAME=NUMBER"):
+        training_mix.parse_weights("ud3")
+    md = training_mix.markdown({"config": "c.cfg", "exponent": 0.8, "sizes": sizes,
+                                "settings": [{"weights": {"a": 3.0}, "mix": mix}]})
+    assert "| a | 10 | 30 (75.0%) | 150 (42.9%) | 300 (60.0%) |" in md

@@ -39,6 +39,10 @@ def build_config(base: Path, project_config: Path, heads: list, max_steps: int, 
     for split in ("train", "dev"):
         reader = config["corpora"][split]
         reader["paths"] = {c: full["paths"][f"{split}_{c}"] for c in corpora}
+        # Sampling weights may name corpora this run does not read (ud): keep the
+        # ones it does, or the reader rightly rejects a weight for a missing corpus.
+        if reader.get("weights"):
+            reader["weights"] = {c: w for c, w in reader["weights"].items() if c in corpora}
     training = config["training"]
     training.update({"frozen_components": existing, "annotating_components": ["transformer", "tok"],
                      "max_steps": max_steps, "eval_frequency": max(max_steps // 4, 1), "max_epochs": 0})
