@@ -217,7 +217,7 @@ def test_training_passes_of_alike_lengths_equal_one_padded_pass(trained_nlp, mon
         numpy.testing.assert_allclose(grad.numpy(), one_grads[name].numpy(), atol=1e-5, err_msg=name)
 
 
-def test_biaffine_heads_label_only_the_decoded_cells(trained_nlp):
+def test_biaffine_heads_label_only_the_decoded_cells(trained_nlp, monkeypatch):
     """In prediction dep, sdp, con and amr decode the arc scores first and score
     labels only at the cells the decoder keeps: the same structure and cells as
     decoding the full scorer's output, and label ids equal to the argmax of the
@@ -226,31 +226,25 @@ def test_biaffine_heads_label_only_the_decoded_cells(trained_nlp):
     docs = [nlp(text) for text in TEXTS[:2]]
     # What a 6-step tiny model keeps is arbitrary: con keeps only spans above its
     # threshold and amr labels no cell in a one-concept chunk. Knobs that keep
-    # every CKY span and make every word a concept give each head cells in every
-    # chunk, so the comparisons below are never vacuous.
-    knobs = {"con": {"span_threshold": -numpy.inf}, "amr": {"no_concept_penalty": 1e9}}
+    # every CKY span and make every word a concept (restored after the test) give
+    # each head cells in every chunk, so the comparisons below are never vacuous.
+    monkeypatch.setitem(nlp.get_pipe("con").cfg, "span_threshold", -numpy.inf)
+    monkeypatch.setitem(nlp.get_pipe("amr").cfg, "no_concept_penalty", 1e9)
     for name in ("dep", "sdp", "con", "amr"):
         component = nlp.get_pipe(name)
-        saved = {key: component.cfg[key] for key in knobs.get(name, {}) if key in component.cfg}
-        component.cfg.update(knobs.get(name, {}))
-        try:
-            chunks, parses = component.predict(docs)
-            tok2vec, scorer = component.model.layers
-            vectors = tok2vec.predict(docs)
-            full, _ = scorer(([vectors[d][s:e] for d, s, e in chunks], None), False)  # no cells: every word pair's labels
-            assert len(parses) == len(chunks)
-            assert all(parse.cells for parse in parses), name
-            for i, ((d, s, e), parse) in enumerate(zip(chunks, parses)):
-                n = e - s + 1
-                structure, cells = component.decode(full[0][i, :n, :n], full[2][i, :n] if len(full) > 2 else None)
-                assert cells == parse.cells
-                assert repr(structure) == repr(parse.structure)
-                assert parse.label_ids.dtype.kind == "i"
-                assert list(parse.label_ids) == [int(full[1][i, r, c].argmax()) for r, c in cells]
-        finally:
-            for key in knobs.get(name, {}):
-                component.cfg.pop(key, None)
-            component.cfg.update(saved)
+        chunks, parses = component.predict(docs)
+        tok2vec, scorer = component.model.layers
+        vectors = tok2vec.predict(docs)
+        full, _ = scorer(([vectors[d][s:e] for d, s, e in chunks], None), False)  # no cells: every word pair's labels
+        assert len(parses) == len(chunks)
+        assert all(parse.cells for parse in parses), name
+        for i, ((d, s, e), parse) in enumerate(zip(chunks, parses)):
+            n = e - s + 1
+            structure, cells = component.decode(full[0][i, :n, :n], full[2][i, :n] if len(full) > 2 else None)
+            assert cells == parse.cells
+            assert repr(structure) == repr(parse.structure)
+            assert parse.label_ids.dtype.kind == "i"
+            assert list(parse.label_ids) == [int(full[1][i, r, c].argmax()) for r, c in cells]
 
 
 def test_hundred_thousand_characters(trained_nlp):
