@@ -122,3 +122,64 @@ def test_add_heads_trains_new_heads_and_changes_nothing_else(trained_nlp, corpus
         before, after = base(text)._.to_dict(), added(text)._.to_dict()
         assert "ner_resume" in after
         assert {k: v for k, v in after.items() if k != "ner_resume"} == before
+
+
+def test_gold_unit_tags_by_hand():
+    """Character units of the predicted words get BIOES from the reference's entities."""
+    from spacy_mtl.pipeline.ner import gold_unit_tags
+
+    vocab = Vocab()
+    no_spaces = lambda words: [False] * len(words)  # noqa: E731
+    chars = list("北京大学在海淀")
+    reference = Doc(vocab, words=chars, spaces=no_spaces(chars), ents=["B-LOC", "I-LOC", "O", "O", "O", "B-LOC", "I-LOC"])
+    predicted = Doc(vocab, words=["北京大学", "在", "海淀"], spaces=no_spaces("123"))
+    assert gold_unit_tags(predicted, reference) == ["B-LOC", "E-LOC", "O", "O", "O", "B-LOC", "E-LOC"]
+    # an entity that ends inside a unit (e + combining acute is one grapheme) leaves its units unknown,
+    # and so do the characters of reference tokens without NER annotation
+    reference = Doc(vocab, words=["e", "\u0301", "好", "人"], spaces=no_spaces("1234"), ents=["B-PER", "O", "O", None])
+    predicted = Doc(vocab, words=["e\u0301", "好", "人"], spaces=no_spaces("123"))
+    assert gold_unit_tags(predicted, reference) == [None, "O", None]
+
+
+def test_character_spans_widen_to_the_words_they_touch():
+    from spacy_mtl.ml.models.segmenter import doc_units
+    from spacy_mtl.pipeline.ner import widen_to_tokens
+
+    doc = Doc(Vocab(), words=["北京大学", "在", "海淀", "区"], spaces=[False] * 4)
+    units = doc_units(doc)
+    # 北京 (inside the first word) -> the whole word; 京大 then overlaps it and is dropped;
+    # 海淀区 spans two words exactly
+    spans = [(0, 2, "LOC"), (1, 3, "ORG"), (5, 8, "LOC")]
+    assert widen_to_tokens(doc, spans, units) == [(0, 1, "LOC"), (2, 4, "LOC")]
+
+
+def test_ner_head_reading_characters(trained_nlp):
+    """units = "characters" (the config's ner_resume, trained so by `spacy train`):
+    on one-character tokens it predicts what the word reader predicts (the same
+    vectors), on segmented text its entities lie on word boundaries, and it
+    learns from character units."""
+    from spacy_mtl.corpora.readers import gold_words_doc
+
+    chars = spacy.load(trained_nlp[1])  # the config's setting for ner_resume
+    words = spacy.load(trained_nlp[1], config={"components.ner_resume.units": "words"})
+    assert chars.get_pipe("ner_resume").units == "characters" and words.get_pipe("ner_resume").units == "words"
+    texts = ["我叫高勇，在北京大学工作。", "他在2008年去了上海，然后回到北京。", "   ", ""]
+    with chars.select_pipes(disable=["tok"]), words.select_pipes(disable=["tok"]):
+        for text in ["我叫高勇，在北京大学工作。", "他去了上海，然后回到北京。", ""]:  # one character per token
+            a, b = chars(text), words(text)
+            assert [(s.start, s.end, s.label_) for s in a.spans["ner_resume"]] == \
+                [(s.start, s.end, s.label_) for s in b.spans["ner_resume"]]
+    found = 0
+    for text in texts:
+        doc = chars(text)
+        assert doc.text == text
+        found += len(doc.spans["ner_resume"])
+        assert all(s.start_char == doc[s.start].idx for s in doc.spans["ner_resume"])
+    assert found  # not vacuous: the tiny model finds some
+    with pytest.raises(ValueError, match="units must be one of"):
+        spacy.load(trained_nlp[1], config={"components.ner_resume.units": "chars"})
+    resume = list(read_resume(CORPORA / "ResumeNER" / "dev.char.bmes", chars.vocab, layer="ner_resume"))[:20]
+    examples = [Example(gold_words_doc(d), d) for d in resume]
+    optimizer = Adam(0.001)
+    losses = [chars.update(examples, sgd=optimizer, losses={}) for _ in range(3)]
+    assert losses[-1]["ner_resume"] < losses[0]["ner_resume"]

@@ -260,6 +260,10 @@ def test_tune_decoding_keeps_the_best_dev_score_nearest_the_default(monkeypatch)
     assert [r["value"] for r in result["rows"]] == tune_decoding.KNOBS["mtl_con"].grid
     table = tune_decoding.markdown({"model": "m", "output": "o", "machine": "box", "heads": {"con": result}})
     assert "con_f 50.00 at 0 → 60.00 at -1" in table and "| -1 (chosen) | 70.00 | – | 60.00 |" in table
+    assert "for `m` (saved" in table
+    loaded = tune_decoding.markdown({"model": "m", "output": "o", "machine": "box", "heads": {},
+                                     "overrides": {"components.ner_weibo.units": "characters"}})
+    assert "for `m`, `components.ner_weibo.units = characters` (saved to `o`)" in loaded
 
 
 def test_evaluate_report_says_which_targets_are_missed_and_by_how_much():

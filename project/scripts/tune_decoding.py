@@ -3,6 +3,7 @@
     python scripts/tune_decoding.py MODEL OUTPUT_MODEL metrics/NAME --dev srl=corpus/ud_gsdsimp-dev.spacy \
         --dev amr=corpus/amr-dev.spacy --dev con=corpus/con-dev.spacy ... [--limit 0]
     python scripts/tune_decoding.py --render metrics/NAME.json   # Markdown again from the JSON
+    (--set KEY=VALUE: a config override for loading MODEL, kept in OUTPUT_MODEL's config)
 
 The knobs change what a head keeps from its scores, not the scores:
 srl's ``no_predicate_penalty`` (taken off every word's "no predicate" score),
@@ -30,7 +31,7 @@ from typing import Dict, List, NamedTuple, Tuple
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from evaluate import machine, render_again, write_report  # noqa: E402
+from evaluate import machine, parse_overrides, render_again, write_report  # noqa: E402
 
 def halves(low: int, high: int) -> List[float]:
     return [x / 2 for x in range(2 * low, 2 * high + 1)]
@@ -100,7 +101,8 @@ def tune_head(nlp, head: str, path: Path, limit: int) -> Dict:
 
 
 def markdown(report: dict) -> str:
-    lines = [f"Decoding knobs tuned on dev for `{report['model']}` (saved to `{report['output']}`); "
+    loaded = "".join(f", `{k} = {v}`" for k, v in report.get("overrides", {}).items())
+    lines = [f"Decoding knobs tuned on dev for `{report['model']}`{loaded} (saved to `{report['output']}`); "
              f"machine: {report['machine']}.", ""]
     for head, result in report["heads"].items():
         main = result["main"]
@@ -128,10 +130,14 @@ def main():
     parser.add_argument("--dev", action="append", default=[], metavar="HEAD=FILE",
                         help="a head to tune and its dev .spacy file (repeat); heads the pipeline lacks are skipped")
     parser.add_argument("--limit", type=int, default=0, help=">0: only this many docs of each dev set")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="config override for loading the pipeline (repeatable; saved with OUTPUT_MODEL), "
+                             "e.g. components.ner_weibo.units=characters")
     args = parser.parse_args()
     import spacy
 
-    nlp = spacy.load(args.model)
+    overrides = parse_overrides(args.overrides)
+    nlp = spacy.load(args.model, config=overrides)
     heads = {}
     for item in args.dev:
         head, _, path = item.partition("=")
@@ -140,6 +146,8 @@ def main():
             print(f"{head}: {heads[head]['knob']} = {heads[head]['chosen']:g}", flush=True)
     nlp.to_disk(args.output_model)
     report = {"model": str(args.model), "output": str(args.output_model), "machine": machine(), "heads": heads}
+    if overrides:
+        report["overrides"] = overrides
     print(write_report(report, args.report, markdown))
 
 

@@ -1,8 +1,13 @@
-"""`ner`: named entities over words, BIOES tags decoded by a constrained CRF.
+"""`ner`: named entities over words or characters, BIOES tags decoded by a constrained CRF.
 
 The default head writes ``doc.ents``; a head with ``spans_key`` set (e.g. a
 second label set such as ``ner_resume``) writes ``doc.spans[spans_key]`` so
 several NER heads can live in one pipeline.
+
+A head whose corpus is annotated on characters (Weibo, Resume: no words)
+learns from one-character tokens; with ``units = "characters"`` it also
+predicts on characters (the units of ``tok``), whatever words ``tok`` made,
+and its entities are then widened to the nearest word boundaries.
 """
 from itertools import islice
 from typing import Callable, Dict, Iterable, List, Optional
@@ -14,13 +19,15 @@ from spacy.scorer import Scorer
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
-from thinc.api import Model
+from spacy_transformers.layers.listener import TransformerListener
+from thinc.api import Model, set_dropout_rate
 
 from ..algorithms.crf import bioes_to_spans, crf_nll_many, crf_viterbi_many
 from ..dictionary import Dictionary
 from ..extensions import has_layer
-from ..ml.inference import predict_word_vectors
+from ..ml.inference import predict_once_per_output, predict_word_vectors
 from ..ml.models.biaffine import sentence_bounds
+from ..ml.models.segmenter import doc_units, token_unit_sizes, unit_vectors_of
 from ._base import CRFTagsMixin, LabelsMixin, default_model
 
 DEFAULT_NER_MODEL = default_model("""
@@ -31,19 +38,30 @@ nO = null
 """)
 
 
+UNITS = ("words", "characters")
+# the character-unit vectors, kept on a doc's transformer output like the word vectors
+_UNIT_VECTORS = "_spacy_mtl_unit_vectors"
+
+
 @Language.factory(
     "mtl_ner",
     assigns=["doc.ents", "doc.spans"],
     default_config={"model": DEFAULT_NER_MODEL, "spans_key": None, "layer": "ner", "o_penalty": 0.0,
-                    "scorer": {"@scorers": "spacy_mtl.ner_scorer.v1"}},
+                    "units": "words", "scorer": {"@scorers": "spacy_mtl.ner_scorer.v1"}},
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_ner(nlp: Language, name: str, model: Model, spans_key: Optional[str], layer: str, scorer: Optional[Callable],
-             o_penalty: float = 0.0):
+             o_penalty: float = 0.0, units: str = "words"):
     """Named entities with a CRF. ``layer``: the annotation layer name its training docs carry.
     ``o_penalty`` is taken off every word's O-tag score before decoding (above 0:
-    more entities; tuned on dev by ``project/scripts/tune_decoding.py``; saved with the component)."""
-    return CRFEntityRecognizer(nlp.vocab, model, name, spans_key=spans_key, layer=layer, scorer=scorer, o_penalty=o_penalty)
+    more entities; tuned on dev by ``project/scripts/tune_decoding.py``; saved with the component).
+    ``units``: "words" (tags per token) or "characters" (tags per character unit,
+    for heads trained on character-annotated corpora; read from the config, so
+    ``spacy.load(..., config=...)`` can switch it)."""
+    if units not in UNITS:
+        raise ValueError(f"{name}: units must be one of {UNITS}, not {units!r}")
+    return CRFEntityRecognizer(nlp.vocab, model, name, spans_key=spans_key, layer=layer, scorer=scorer,
+                               o_penalty=o_penalty, units=units)
 
 
 def without_o_penalty(emissions, o_penalty: float) -> numpy.ndarray:
@@ -59,12 +77,81 @@ def biluo_to_bioes(tag: Optional[str]) -> Optional[str]:
     return {"U": "S", "L": "E"}.get(tag[0], tag[0]) + tag[1:] if tag != "O" else "O"
 
 
+def unit_starts(doc: Doc) -> numpy.ndarray:
+    """[n_tokens + 1]: the first character unit of every token, then the number of units."""
+    return numpy.r_[0, numpy.cumsum([len(sizes) for sizes in token_unit_sizes(doc)], dtype="int64")].astype("int64")
+
+
+def gold_unit_tags(predicted: Doc, reference: Doc) -> List[Optional[str]]:
+    """BIOES tags of ``predicted``'s character units from ``reference``'s
+    entities (the same text). Unknown (None): units in reference tokens without
+    NER annotation, and units an entity covers only in part."""
+    units = doc_units(predicted)
+    known_chars = numpy.zeros(len(reference.text) + 1, dtype=bool)
+    for token in reference:
+        known_chars[token.idx:token.idx + len(token.text)] = token.ent_iob_ != ""
+    tags: List[Optional[str]] = ["O" if known_chars[start:end].all() else None for start, end in units]
+    first = {start: k for k, (start, _) in enumerate(units)}
+    last = {end: k for k, (_, end) in enumerate(units)}
+    for ent in reference.ents:
+        a, b = first.get(ent.start_char), last.get(ent.end_char)
+        if a is None or b is None:  # its boundary cuts a unit: leave the units it touches unknown
+            for k, (start, end) in enumerate(units):
+                if start < ent.end_char and end > ent.start_char:
+                    tags[k] = None
+            continue
+        if a == b:
+            tags[a] = f"S-{ent.label_}"
+        else:
+            tags[a:b + 1] = [f"B-{ent.label_}"] + [f"I-{ent.label_}"] * (b - a - 1) + [f"E-{ent.label_}"]
+    return tags
+
+
+def widen_to_tokens(doc: Doc, spans: List, units: List) -> List:
+    """Character-unit spans (start, end, label) -> token spans, each widened to
+    the words it touches; a span that then overlaps the one before is dropped
+    (the first keeps its words)."""
+    out, taken_until = [], 0
+    for s, e, label in spans:
+        span = doc.char_span(units[s][0], units[e - 1][1], alignment_mode="expand")
+        if span is not None and span.start >= taken_until:
+            out.append((span.start, span.end, label))
+            taken_until = span.end
+    return out
+
+
 class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
     def __init__(self, vocab, model: Model, name: str = "ner", *, spans_key: Optional[str] = None,
-                 layer: str = "ner", scorer: Optional[Callable] = None, o_penalty: float = 0.0):
+                 layer: str = "ner", scorer: Optional[Callable] = None, o_penalty: float = 0.0, units: str = "words"):
         self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
         self.cfg: Dict = {"labels": [], "spans_key": spans_key, "layer": layer, "dict_entities": {}, "o_penalty": o_penalty}
+        # not in cfg: cfg is saved with the weights and would override the config's value on load
+        self.units = units
         self._whitelist: Optional[Dictionary] = None
+        self._unit_vectors: Optional[Model] = None
+
+    @property
+    def reads_characters(self) -> bool:
+        return self.units == "characters"
+
+    def _unit_vector_model(self) -> Model:
+        """Character-unit vectors through the head's own listener (no new weights)."""
+        if self._unit_vectors is None:
+            tok2vec, emit = self.model.layers[0].layers
+            listener = tok2vec.layers[0] if tok2vec.layers else None
+            if not isinstance(listener, TransformerListener):
+                raise ValueError(f"{self.name}: units = 'characters' needs a TransformerListener tok2vec "
+                                 f"(spacy-transformers.TransformerListener.v1), not {tok2vec.name}")
+            self._unit_vectors = unit_vectors_of(listener, emit.layers[0].get_dim("nI"))
+        return self._unit_vectors
+
+    def _emissions(self, docs: List[Doc]) -> List[numpy.ndarray]:
+        """Emission scores per doc: [n_tokens, T], or [n_units, T] when reading characters."""
+        tok2vec, emit = self.model.layers[0].layers  # (vectors shared with the other heads)
+        if not self.reads_characters:
+            return emit.predict(predict_word_vectors(tok2vec, docs))
+        n_units = lambda doc: int(unit_starts(doc)[-1])  # noqa: E731
+        return emit.predict(predict_once_per_output(self._unit_vector_model(), docs, _UNIT_VECTORS, n_units))
 
     @property
     def dict_entities(self) -> Dict[str, str]:
@@ -81,20 +168,25 @@ class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
         docs = list(docs)
         if not any(len(d) for d in docs):
             return [[] for _ in docs]
-        tok2vec, emit = self.model.layers[0].layers  # (vectors shared with the other heads)
-        emissions = emit.predict(predict_word_vectors(tok2vec, docs))
+        emissions = self._emissions(docs)
         trans, start, end = self.crf_potentials()
         tags = self.tags
         # one CRF path per sentence: no entity crosses a sentence end, and a
         # sentence gets the entities it gets alone (or in any group of sentences)
+        starts = [unit_starts(doc) if self.reads_characters else None for doc in docs]
         sentences = [(d, first, last) for d, (doc, em) in enumerate(zip(docs, emissions)) if len(em)
                      for first, last in sentence_bounds(doc)]
+        if self.reads_characters:  # the sentences' token bounds -> unit bounds
+            sentences = [(d, int(starts[d][first]), int(starts[d][last])) for d, first, last in sentences]
+            sentences = [(d, first, last) for d, first, last in sentences if last > first]
         o_penalty = self.cfg.get("o_penalty", 0.0)
         paths = crf_viterbi_many([without_o_penalty(emissions[d][first:last], o_penalty) for d, first, last in sentences],
                                  trans, start, end)
         out: List[List] = [[] for _ in docs]
         for (d, first, _), path in zip(sentences, paths):
             out[d].extend((first + s, first + e, label) for s, e, label in bioes_to_spans([tags[t] for t in path]))
+        if self.reads_characters:
+            out = [widen_to_tokens(doc, spans, doc_units(doc)) for doc, spans in zip(docs, out)]
         return out
 
     def _apply_whitelist(self, doc: Doc, spans: List) -> List:
@@ -122,7 +214,31 @@ class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
     def _gold_tags(self, eg: Example) -> Optional[List[Optional[str]]]:
         if not has_layer(eg.reference, self.cfg["layer"]):
             return None
+        if self.reads_characters:
+            return gold_unit_tags(eg.predicted, eg.reference)
         return [biluo_to_bioes(t) for t in eg.get_aligned_ner()]
+
+    def update(self, examples: Iterable[Example], *, drop: float = 0.0, sgd=None, losses=None):
+        """TrainablePipe.update; reading characters, the emissions are those of the units."""
+        if not self.reads_characters:
+            return super().update(examples, drop=drop, sgd=sgd, losses=losses)
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "CRFEntityRecognizer.update")
+        docs = [eg.predicted for eg in examples]
+        if not any(len(doc) for doc in docs):
+            return losses
+        set_dropout_rate(self.model, drop)
+        emit = self.model.layers[0].layers[1]
+        vectors, bp_vectors = self._unit_vector_model()(docs, is_train=True)
+        emissions, bp_emissions = emit(vectors, is_train=True)
+        loss, d_emissions = self.get_loss(examples, emissions)
+        bp_vectors(bp_emissions(d_emissions))
+        if sgd not in (None, False):
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
 
     def get_loss(self, examples: Iterable[Example], emissions):
         """Negative log-likelihood of the gold tags, marginalising over unknown positions."""

@@ -138,10 +138,14 @@ def unit_vectors_init(model: Model, X=None, Y=None) -> None:
 
 
 def unit_vectors(upstream: str, width: Optional[int]) -> Model[List[Doc], List]:
-    return Model(
-        "unit_vectors", unit_vectors_forward, init=unit_vectors_init,
-        layers=[TransformerListener(upstream_name=upstream)], dims={"nO": width},
-    )
+    return unit_vectors_of(TransformerListener(upstream_name=upstream), width)
+
+
+def unit_vectors_of(listener: Model, width: Optional[int]) -> Model[List[Doc], List]:
+    """Unit vectors [n_units, width] per doc read through ``listener``, which
+    is shared, not copied: a head whose model listens for words (an NER head
+    trained on one-character tokens) can read characters through it too."""
+    return Model("unit_vectors", unit_vectors_forward, init=unit_vectors_init, layers=[listener], dims={"nO": width})
 
 
 @registry.architectures("spacy_mtl.SegmenterModel.v1")
