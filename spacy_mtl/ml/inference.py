@@ -10,7 +10,7 @@ import contextlib
 import gc
 import threading
 from functools import lru_cache
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 import numpy
 import torch
@@ -139,17 +139,17 @@ def predict_word_vectors(tok2vec: Model, docs: List[Doc]) -> List[numpy.ndarray]
     """
     if not _is_mean_pooled_listener(tok2vec):
         return tok2vec.predict(docs)
-    return predict_once_per_output(tok2vec, docs, _WORD_VECTORS, len)
+    return predict_once_per_output(tok2vec, docs, _WORD_VECTORS, [len(doc) for doc in docs])
 
 
-def predict_once_per_output(model: Model, docs: List[Doc], key: str, n_rows: Callable[[Doc], int]) -> List[numpy.ndarray]:
+def predict_once_per_output(model: Model, docs: List[Doc], key: str, n_rows: List[int]) -> List[numpy.ndarray]:
     """``model.predict(docs)``, kept on each doc's transformer output under
     ``key`` and read from there by the next head that asks (read-only: shared).
-    A kept array is used only while it still has ``n_rows(doc)`` rows."""
+    A kept array is used only while it still has its doc's ``n_rows`` rows."""
     outputs: List[Optional[numpy.ndarray]] = []
-    for doc in docs:
+    for doc, rows in zip(docs, n_rows):
         kept = getattr(transformer_output(doc), key, None)
-        outputs.append(kept if kept is not None and len(kept) == n_rows(doc) else None)
+        outputs.append(kept if kept is not None and len(kept) == rows else None)
     missing = [i for i, kept in enumerate(outputs) if kept is None]
     if missing:
         for i, vectors in zip(missing, model.predict([docs[i] for i in missing])):

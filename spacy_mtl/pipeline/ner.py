@@ -145,12 +145,12 @@ class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
             self._unit_vectors = unit_vectors_of(listener, emit.layers[0].get_dim("nI"))
         return self._unit_vectors
 
-    def _emissions(self, docs: List[Doc]) -> List[numpy.ndarray]:
-        """Emission scores per doc: [n_tokens, T], or [n_units, T] when reading characters."""
+    def _emissions(self, docs: List[Doc], n_units: Optional[List[int]]) -> List[numpy.ndarray]:
+        """Emission scores per doc: [n_tokens, T], or, reading characters (given
+        each doc's number of units), [n_units, T]."""
         tok2vec, emit = self.model.layers[0].layers  # (vectors shared with the other heads)
         if not self.reads_characters:
             return emit.predict(predict_word_vectors(tok2vec, docs))
-        n_units = lambda doc: int(unit_starts(doc)[-1])  # noqa: E731
         return emit.predict(predict_once_per_output(self._unit_vector_model(), docs, _UNIT_VECTORS, n_units))
 
     @property
@@ -168,15 +168,15 @@ class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
         docs = list(docs)
         if not any(len(d) for d in docs):
             return [[] for _ in docs]
-        emissions = self._emissions(docs)
+        starts = [unit_starts(doc) for doc in docs] if self.reads_characters else None
+        emissions = self._emissions(docs, None if starts is None else [int(s[-1]) for s in starts])
         trans, start, end = self.crf_potentials()
         tags = self.tags
         # one CRF path per sentence: no entity crosses a sentence end, and a
         # sentence gets the entities it gets alone (or in any group of sentences)
-        starts = [unit_starts(doc) if self.reads_characters else None for doc in docs]
         sentences = [(d, first, last) for d, (doc, em) in enumerate(zip(docs, emissions)) if len(em)
                      for first, last in sentence_bounds(doc)]
-        if self.reads_characters:  # the sentences' token bounds -> unit bounds
+        if starts is not None:  # reading characters: the sentences' token bounds -> unit bounds
             sentences = [(d, int(starts[d][first]), int(starts[d][last])) for d, first, last in sentences]
             sentences = [(d, first, last) for d, first, last in sentences if last > first]
         o_penalty = self.cfg.get("o_penalty", 0.0)
