@@ -10,7 +10,7 @@ predicts on characters (the units of ``tok``), whatever words ``tok`` made,
 and its entities are then widened to the nearest word boundaries.
 """
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 from spacy.language import Language
@@ -77,9 +77,10 @@ def biluo_to_bioes(tag: Optional[str]) -> Optional[str]:
     return {"U": "S", "L": "E"}.get(tag[0], tag[0]) + tag[1:] if tag != "O" else "O"
 
 
-def unit_starts(doc: Doc) -> numpy.ndarray:
-    """[n_tokens + 1]: the first character unit of every token, then the number of units."""
-    return numpy.r_[0, numpy.cumsum([len(sizes) for sizes in token_unit_sizes(doc)], dtype="int64")].astype("int64")
+def unit_starts(sizes: List[Tuple[int, ...]]) -> numpy.ndarray:
+    """A doc's ``token_unit_sizes`` -> [n_tokens + 1]: the first character unit
+    of every token, then the number of units."""
+    return numpy.r_[0, numpy.cumsum([len(token_sizes) for token_sizes in sizes], dtype="int64")].astype("int64")
 
 
 def gold_unit_tags(predicted: Doc, reference: Doc) -> List[Optional[str]]:
@@ -168,7 +169,9 @@ class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
         docs = list(docs)
         if not any(len(d) for d in docs):
             return [[] for _ in docs]
-        starts = [unit_starts(doc) for doc in docs] if self.reads_characters else None
+        # reading characters: each doc's unit sizes, once for the unit bounds and the widening
+        sizes = [token_unit_sizes(doc) for doc in docs] if self.reads_characters else None
+        starts = None if sizes is None else [unit_starts(doc_sizes) for doc_sizes in sizes]
         emissions = self._emissions(docs, None if starts is None else [int(s[-1]) for s in starts])
         trans, start, end = self.crf_potentials()
         tags = self.tags
@@ -185,8 +188,8 @@ class CRFEntityRecognizer(CRFTagsMixin, LabelsMixin, TrainablePipe):
         out: List[List] = [[] for _ in docs]
         for (d, first, _), path in zip(sentences, paths):
             out[d].extend((first + s, first + e, label) for s, e, label in bioes_to_spans([tags[t] for t in path]))
-        if self.reads_characters:
-            out = [widen_to_tokens(doc, spans, doc_units(doc)) for doc, spans in zip(docs, out)]
+        if sizes is not None:
+            out = [widen_to_tokens(doc, spans, doc_units(doc, doc_sizes)) for doc, spans, doc_sizes in zip(docs, out, sizes)]
         return out
 
     def _apply_whitelist(self, doc: Doc, spans: List) -> List:

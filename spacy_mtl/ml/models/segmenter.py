@@ -18,12 +18,13 @@ from transformers.file_utils import ModelOutput
 from ...tokenizer import graphemes
 
 
-def doc_units(doc: Doc) -> List[Tuple[int, int]]:
-    """(start_char, end_char) of every unit, in order; whitespace tokens have none."""
+def doc_units(doc: Doc, sizes: Optional[List[Tuple[int, ...]]] = None) -> List[Tuple[int, int]]:
+    """(start_char, end_char) of every unit, in order; whitespace tokens have none.
+    sizes: ``token_unit_sizes(doc)``, where the caller has it already."""
     units = []
-    for token, sizes in zip(doc, token_unit_sizes(doc)):
+    for token, token_sizes in zip(doc, token_unit_sizes(doc) if sizes is None else sizes):
         start = token.idx
-        for size in sizes:
+        for size in token_sizes:
             units.append((start, start + size))
             start += size
     return units
