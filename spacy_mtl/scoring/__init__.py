@@ -8,7 +8,7 @@ predicted words, recall by the gold words, and the reported score is their F1
 (``*_acc`` keys are that F1, so they equal accuracy when the tokenisation is gold).
 For LAS/UAS the predicted head must also match the gold head's span.
 """
-from typing import Dict, Iterable, List, Optional
+from typing import Collection, Dict, Iterable, List, Optional
 
 from spacy.scorer import PRFScore
 from spacy.training import Example
@@ -82,18 +82,37 @@ def score_words(examples: Iterable[Example], attrs: Iterable[str] = (), deps: bo
     return results
 
 
-def score_tokenization(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
-    words = PRFScore()
+def score_tokenization(examples: Iterable[Example], known_words: Optional[Collection[str]] = None,
+                       **kwargs) -> Dict[str, Optional[float]]:
+    """Word P/R/F on character spans. Given ``known_words`` (the training
+    corpus's word forms), also the recall of gold words seen in training and of
+    those unseen (SIGHAN's R_iv and R_oov) and the unseen words' share of the
+    gold words: where a segmenter's errors lie, and how many words it never saw."""
+    words, seen, unseen = PRFScore(), PRFScore(), PRFScore()
     for eg in examples:
         if not has_layer(eg.reference, "tok"):
             continue
-        pred, gold = set(_words(eg.predicted)), set(_words(eg.reference))
-        words.tp += len(pred & gold)
-        words.fp += len(pred - gold)
-        words.fn += len(gold - pred)
+        pred, gold = set(_words(eg.predicted)), _words(eg.reference)
+        words.tp += len(pred & set(gold))
+        words.fp += len(pred - set(gold))
+        words.fn += len(set(gold) - pred)
+        if known_words is not None:
+            for span, token in gold.items():
+                split = seen if token.text in known_words else unseen
+                if span in pred:
+                    split.tp += 1
+                else:
+                    split.fn += 1
     if not words.tp + words.fp + words.fn:
-        return {"token_p": None, "token_r": None, "token_f": None}
-    return {"token_p": words.precision, "token_r": words.recall, "token_f": words.fscore}
+        scores = {"token_p": None, "token_r": None, "token_f": None}
+    else:
+        scores = {"token_p": words.precision, "token_r": words.recall, "token_f": words.fscore}
+    if known_words is not None:
+        n_gold = seen.tp + seen.fn + unseen.tp + unseen.fn
+        scores["token_iv_r"] = seen.recall if seen.tp + seen.fn else None
+        scores["token_oov_r"] = unseen.recall if unseen.tp + unseen.fn else None
+        scores["token_oov_rate"] = (unseen.tp + unseen.fn) / n_gold if n_gold else None
+    return scores
 
 
 @registry.scorers("spacy_mtl.tokenization_scorer.v1")
