@@ -93,9 +93,10 @@ def score_tokenization(examples: Iterable[Example], known_words: Optional[Collec
         if not has_layer(eg.reference, "tok"):
             continue
         pred, gold = set(_words(eg.predicted)), _words(eg.reference)
-        words.tp += len(pred & set(gold))
-        words.fp += len(pred - set(gold))
-        words.fn += len(set(gold) - pred)
+        gold_spans = set(gold)
+        words.tp += len(pred & gold_spans)
+        words.fp += len(pred - gold_spans)
+        words.fn += len(gold_spans - pred)
         if known_words is not None:
             for span, token in gold.items():
                 split = seen if token.text in known_words else unseen
@@ -108,10 +109,10 @@ def score_tokenization(examples: Iterable[Example], known_words: Optional[Collec
     else:
         scores = {"token_p": words.precision, "token_r": words.recall, "token_f": words.fscore}
     if known_words is not None:
-        n_gold = seen.tp + seen.fn + unseen.tp + unseen.fn
-        scores["token_iv_r"] = seen.recall if seen.tp + seen.fn else None
-        scores["token_oov_r"] = unseen.recall if unseen.tp + unseen.fn else None
-        scores["token_oov_rate"] = (unseen.tp + unseen.fn) / n_gold if n_gold else None
+        n_seen, n_unseen = seen.tp + seen.fn, unseen.tp + unseen.fn
+        scores["token_iv_r"] = seen.recall if n_seen else None
+        scores["token_oov_r"] = unseen.recall if n_unseen else None
+        scores["token_oov_rate"] = n_unseen / (n_seen + n_unseen) if n_seen + n_unseen else None
     return scores
 
 
